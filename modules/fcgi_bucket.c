@@ -1,0 +1,489 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+/*
+ * fcgi_bucket.c: the FCGI bucket (see fcgi_bucket.h).
+ *
+ * Like APR's socket bucket, reading morphs the bucket into data and puts
+ * a new FCGI bucket after it.  Unlike it, one read can yield several data
+ * buckets: all the STDOUT payload already in the read buffer, each a
+ * slice of one shared, reference-counted heap block, so the payload is
+ * never copied between the socket and the client.
+ */
+
+#include <string.h>
+
+#include "httpd.h"
+#include "apr_strings.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+
+#include "fcgi_bucket.h"
+
+APLOG_USE_MODULE(fastcgi_handler);
+
+/* The read buffer.  One recv() takes up to this much, which is many
+ * records from a fast backend.  A fresh block is taken when less than
+ * FCGI_READ_MIN is left at the end of the current one. */
+#define FCGI_READ_BUF (64 * 1024)
+#define FCGI_READ_MIN (8 * 1024)
+
+static apr_bucket *bucket_make_empty(apr_bucket *b)
+{
+    return apr_bucket_immortal_make(b, "", 0);
+}
+
+/* Give up our reference to the read buffer; the data buckets still
+ * pointing into it keep it alive until they are gone. */
+static void stream_buf_release(fcgi_request *fr)
+{
+    if (fr->buf && apr_bucket_shared_destroy(fr->buf)) {
+        (*fr->buf->free_func)(fr->buf->base);
+        apr_bucket_free(fr->buf);
+    }
+    fr->buf = NULL;
+    fr->buf_filled = 0;
+}
+
+/* Make sure there is room to read into.  Memory no data bucket refers to
+ * any more is reused in place. */
+static void stream_buf_prepare(fcgi_request *fr, apr_bucket_alloc_t *list)
+{
+    apr_bucket_heap *h = fr->buf;
+
+    if (h && h->refcount.refcount == 1) {
+        fr->buf_filled = 0;
+        return;
+    }
+    if (h && h->alloc_len - fr->buf_filled >= FCGI_READ_MIN) {
+        return;
+    }
+    stream_buf_release(fr);
+    h = apr_bucket_alloc(sizeof(*h), list);
+    h->base = apr_bucket_alloc(FCGI_READ_BUF, list);
+    h->alloc_len = FCGI_READ_BUF;
+    h->free_func = apr_bucket_free;
+    h->refcount.refcount = 1;
+    fr->buf = h;
+    fr->buf_filled = 0;
+}
+
+/* A heap bucket for buf[offset..offset+len), sharing the read buffer. */
+static apr_bucket *stream_slice_create(fcgi_request *fr, const char *data,
+                                       apr_size_t len,
+                                       apr_bucket_alloc_t *list)
+{
+    apr_bucket *b = apr_bucket_alloc(sizeof(*b), list);
+
+    APR_BUCKET_INIT(b);
+    b->free = apr_bucket_free;
+    b->list = list;
+    b->type = &apr_bucket_type_heap;
+    b->length = len;
+    b->start = data - fr->buf->base;
+    b->data = fr->buf;
+    fr->buf->refcount.refcount++;
+    return b;
+}
+
+/* Make b what d is, and free d's shell: b takes over d's reference. */
+static void bucket_take_over(apr_bucket *b, apr_bucket *d)
+{
+    b->type = d->type;
+    b->length = d->length;
+    b->start = d->start;
+    b->data = d->data;
+    APR_BUCKET_REMOVE(d);
+    apr_bucket_free(d);
+}
+
+void fcgi_stream_abandon(fcgi_request *fr)
+{
+    if (fr->conn) {
+        fcgi_conn_close(fr->conn);
+    }
+    fr->done = 1;
+    stream_buf_release(fr);
+}
+
+/* Write a NUL-terminated copy of line to dst, control characters escaped,
+ * so a backend cannot forge or garble error log lines. */
+static void escape_log_line(char *dst, apr_size_t dst_size,
+                            const char *line, apr_size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *d = dst, *end = dst + dst_size - 5;
+    apr_size_t i;
+
+    for (i = 0; i < len && d < end; i++) {
+        unsigned char c = (unsigned char)line[i];
+
+        if (c < 0x20 || c == 0x7f || c == '\\') {
+            *d++ = '\\';
+            *d++ = 'x';
+            *d++ = hex[c >> 4];
+            *d++ = hex[c & 15];
+        }
+        else {
+            *d++ = (char)c;
+        }
+    }
+    *d = '\0';
+}
+
+static void stderr_log_line(fcgi_request *fr, const char *line,
+                            apr_size_t len)
+{
+    char escaped[FCGI_STDERR_LINE_MAX * 4 + 8];
+
+    if (len && line[len - 1] == '\r') {
+        len--;
+    }
+    if (fr->stderr_lines >= FCGI_STDERR_MAX_LINES) {
+        fr->stderr_dropped += len + 1;
+        return;
+    }
+    fr->stderr_lines++;
+    escape_log_line(escaped, sizeof(escaped), line, len);
+    ap_log_rerror(APLOG_MARK, fcgi_conf_stderr_level(fr->conf), 0, fr->r,
+                  "FCGI0500: stderr of " FCGI_HANDLER_PREFIX "%s: %s",
+                  fr->addr->spec, escaped);
+}
+
+/* STDERR arrives as a byte stream; log it a line at a time. */
+static void stderr_collect(fcgi_request *fr, const char *data, apr_size_t len)
+{
+    while (len) {
+        const char *nl = memchr(data, '\n', len);
+        apr_size_t take = nl ? (apr_size_t)(nl - data) : len;
+
+        if (take > FCGI_STDERR_LINE_MAX - fr->errline_len) {
+            take = FCGI_STDERR_LINE_MAX - fr->errline_len;
+            nl = NULL;
+        }
+        if (!fr->errline) {
+            fr->errline = apr_palloc(fr->r->pool, FCGI_STDERR_LINE_MAX);
+        }
+        memcpy(fr->errline + fr->errline_len, data, take);
+        fr->errline_len += take;
+        data += take + (nl ? 1 : 0);
+        len -= take + (nl ? 1 : 0);
+        if (nl || fr->errline_len == FCGI_STDERR_LINE_MAX) {
+            stderr_log_line(fr, fr->errline, fr->errline_len);
+            fr->errline_len = 0;
+        }
+    }
+}
+
+static void stderr_finish(fcgi_request *fr)
+{
+    if (fr->errline_len) {
+        stderr_log_line(fr, fr->errline, fr->errline_len);
+        fr->errline_len = 0;
+    }
+    if (fr->stderr_dropped) {
+        ap_log_rerror(APLOG_MARK, fcgi_conf_stderr_level(fr->conf), 0, fr->r,
+                      "FCGI0501: stderr of " FCGI_HANDLER_PREFIX "%s: %"
+                      APR_OFF_T_FMT " more bytes not logged (only the first "
+                      "%d lines of a request are)", fr->addr->spec,
+                      fr->stderr_dropped, FCGI_STDERR_MAX_LINES);
+    }
+}
+
+/* End the stream after tail: EOS, or an ERROR bucket and EOS. */
+static void stream_end(fcgi_request *fr, apr_bucket *tail, int status)
+{
+    apr_bucket_alloc_t *list = tail->list;
+    apr_bucket *e;
+
+    stderr_finish(fr);
+    fcgi_stream_abandon(fr);
+    if (status) {
+        if (fr->headers_done) {
+            /* Too late for an error page: a 502 ERROR bucket is how httpd
+             * is told to cut the response off (no last chunk, no
+             * keep-alive; mod_http2 resets the stream). */
+            status = HTTP_BAD_GATEWAY;
+            fr->r->connection->keepalive = AP_CONN_CLOSE;
+        }
+        e = ap_bucket_error_create(status, NULL, fr->r->pool, list);
+        APR_BUCKET_INSERT_AFTER(tail, e);
+        tail = e;
+    }
+    APR_BUCKET_INSERT_AFTER(tail, apr_bucket_eos_create(list));
+}
+
+static void stream_fail(fcgi_request *fr, apr_bucket *tail, int status,
+                        apr_status_t rv, const char *what)
+{
+    fr->phase = fr->headers_done ? FCGI_PHASE_BODY : FCGI_PHASE_HEADERS;
+    fcgi_request_log(fr, APLOG_ERR, rv, "%s%s", what,
+                     fr->headers_done ? "; the response to the client is "
+                     "cut off" : "");
+    stream_end(fr, tail, status);
+}
+
+/* Hand on a STDOUT slice after tail, cut at the announced Content-Length.
+ * Returns the new tail, or NULL when the stream ended here. */
+static apr_bucket *stream_stdout(fcgi_request *fr, apr_bucket *tail,
+                                 const char *data, apr_size_t len)
+{
+    apr_bucket *e;
+    int overrun = 0;
+
+    fr->stdout_bytes += len;
+    if (fr->headers_done && fr->body_left >= 0) {
+        if ((apr_off_t)len > fr->body_left) {
+            len = (apr_size_t)fr->body_left;
+            overrun = 1;
+        }
+        fr->body_left -= len;
+    }
+    if (len) {
+        e = stream_slice_create(fr, data, len, tail->list);
+        APR_BUCKET_INSERT_AFTER(tail, e);
+        tail = e;
+        fr->unflushed = 1;
+    }
+    if (overrun) {
+        fr->phase = FCGI_PHASE_BODY;
+        fcgi_request_log(fr, APLOG_ERR, 0, "FCGI0310: the backend sent more "
+                         "body than its Content-Length; the rest is dropped");
+        stream_end(fr, tail, 0);
+        return NULL;
+    }
+    return tail;
+}
+
+/* END_REQUEST: the response is complete, unless the backend refused it. */
+static void stream_finish(fcgi_request *fr, apr_bucket *tail,
+                          const fcgi_event *ev)
+{
+    if (ev->protocol_status == FCGI_OVERLOADED) {
+        stream_fail(fr, tail, HTTP_SERVICE_UNAVAILABLE, 0, "FCGI0320: the "
+                    "backend refused the request: FCGI_OVERLOADED");
+    }
+    else if (ev->protocol_status != FCGI_REQUEST_COMPLETE) {
+        char what[160];
+
+        apr_snprintf(what, sizeof(what), "FCGI0321: the backend refused the "
+                     "request: %s (%d)",
+                     fcgi_protocol_status_name(ev->protocol_status),
+                     ev->protocol_status);
+        stream_fail(fr, tail, HTTP_BAD_GATEWAY, 0, what);
+    }
+    else if (fr->headers_done && fr->body_left > 0) {
+        char what[160];
+
+        apr_snprintf(what, sizeof(what), "FCGI0311: the backend ended the "
+                     "response %" APR_OFF_T_FMT " bytes short of its "
+                     "Content-Length", fr->body_left);
+        stream_fail(fr, tail, HTTP_BAD_GATEWAY, 0, what);
+    }
+    else {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, fr->r, "FCGI0322: "
+                      "END_REQUEST from " FCGI_HANDLER_PREFIX "%s, "
+                      "appStatus %u", fr->addr->spec,
+                      (unsigned)ev->app_status);
+        stream_end(fr, tail, 0);
+    }
+}
+
+/*
+ * Parse what the read buffer holds past *pos, putting data buckets (and
+ * at the end of the response EOS) after b.  Returns the last bucket
+ * added, b if none, or NULL when the stream ended.
+ */
+static apr_bucket *stream_parse(fcgi_request *fr, apr_bucket *b,
+                                apr_size_t *pos)
+{
+    apr_bucket *tail = b;
+    const char *base = fr->buf->base;
+
+    while (*pos < fr->buf_filled) {
+        fcgi_event ev;
+        apr_size_t used;
+        apr_status_t rv = fcgi_parser_feed(&fr->parser, base + *pos,
+                                           fr->buf_filled - *pos, &used, &ev);
+
+        *pos += used;
+        if (rv != APR_SUCCESS) {
+            char what[200];
+
+            apr_snprintf(what, sizeof(what), "FCGI0301: malformed response: "
+                         "%s", fcgi_proto_strerror(rv));
+            stream_fail(fr, tail, HTTP_BAD_GATEWAY, 0, what);
+            return NULL;
+        }
+        switch (ev.type) {
+        case FCGI_EVENT_STDOUT:
+            if (!(tail = stream_stdout(fr, tail, ev.data, ev.len))) {
+                return NULL;
+            }
+            break;
+        case FCGI_EVENT_STDERR:
+            stderr_collect(fr, ev.data, ev.len);
+            break;
+        case FCGI_EVENT_END:
+            stream_finish(fr, tail, &ev);
+            return NULL;
+        case FCGI_EVENT_NONE:
+            break;
+        }
+    }
+    return tail;
+}
+
+static apr_status_t fcgi_bucket_read(apr_bucket *b, const char **str,
+                                     apr_size_t *len, apr_read_type_e block)
+{
+    fcgi_request *fr = b->data;
+    apr_bucket_alloc_t *list = b->list;
+    apr_bucket *tail = b, *first, *old_next = APR_BUCKET_NEXT(b);
+    apr_read_type_e mode = APR_NONBLOCK_READ;
+
+    while (!fr->done) {
+        apr_size_t pos, n;
+        apr_status_t rv;
+
+        stream_buf_prepare(fr, list);
+        pos = fr->buf_filled;
+        n = fr->buf->alloc_len - pos;
+        rv = fcgi_conn_read(fr->conn, fr->buf->base + pos, &n, mode);
+
+        if (APR_STATUS_IS_EAGAIN(rv)) {
+            if (block == APR_NONBLOCK_READ) {
+                return APR_EAGAIN;
+            }
+            if (fr->unflushed) {
+                /* The backend is quiet: let every filter pass on what it
+                 * holds before we wait. */
+                fr->unflushed = 0;
+                tail = apr_bucket_flush_create(list);
+                APR_BUCKET_INSERT_AFTER(b, tail);
+                break;
+            }
+            mode = APR_BLOCK_READ;
+            continue;
+        }
+        mode = APR_NONBLOCK_READ;
+        if (rv == APR_SUCCESS) {
+            fr->received += n;
+            fr->buf_filled += n;
+            if (!(tail = stream_parse(fr, b, &pos))) {
+                break;
+            }
+            if (tail != b) {
+                break;
+            }
+            continue;
+        }
+        tail = b;
+        if (APR_STATUS_IS_EOF(rv)) {
+            stream_fail(fr, b, HTTP_BAD_GATEWAY, 0,
+                        fcgi_parser_between_records(&fr->parser)
+                        ? "FCGI0302: the backend closed the connection "
+                          "without ending the request (no END_REQUEST)"
+                        : "FCGI0303: the backend closed the connection in "
+                          "the middle of a record");
+        }
+        else if (APR_STATUS_IS_TIMEUP(rv)) {
+            stream_fail(fr, b, HTTP_GATEWAY_TIME_OUT, rv,
+                        "FCGI0304: the backend sent nothing for longer than "
+                        "FcgiIOTimeout");
+        }
+        else {
+            stream_fail(fr, b, HTTP_BAD_GATEWAY, rv,
+                        "FCGI0305: reading from the backend failed");
+        }
+        break;
+    }
+
+    if (!fr->done && tail) {
+        APR_BUCKET_INSERT_AFTER(tail, fcgi_bucket_create(fr, list));
+    }
+    /* b becomes the first thing we produced, if that is data. */
+    first = APR_BUCKET_NEXT(b);
+    if (first != old_next && first->type == &apr_bucket_type_heap) {
+        bucket_take_over(b, first);
+        *str = ((apr_bucket_heap *)b->data)->base + b->start;
+        *len = b->length;
+    }
+    else {
+        bucket_make_empty(b);
+        *str = b->data;
+        *len = 0;
+    }
+    return APR_SUCCESS;
+}
+
+static void fcgi_bucket_destroy(void *data)
+{
+    fcgi_request *fr = data;
+
+    /* The response was dropped before its end: nobody will read the
+     * backend again, so do not keep it waiting. */
+    if (!fr->done) {
+        fcgi_stream_abandon(fr);
+    }
+}
+
+apr_bucket *fcgi_bucket_create(fcgi_request *fr, apr_bucket_alloc_t *list)
+{
+    apr_bucket *b = apr_bucket_alloc(sizeof(*b), list);
+
+    APR_BUCKET_INIT(b);
+    b->free = apr_bucket_free;
+    b->list = list;
+    b->type = &fcgi_bucket_type;
+    b->length = (apr_size_t)-1;
+    b->start = -1;
+    b->data = fr;
+    return b;
+}
+
+void fcgi_bucket_body_start(fcgi_request *fr, apr_bucket_brigade *bb,
+                            apr_bucket *from)
+{
+    apr_bucket *e;
+
+    fr->phase = FCGI_PHASE_BODY;
+    if (fr->body_left < 0) {
+        return;
+    }
+    for (e = from; e != APR_BRIGADE_SENTINEL(bb) && !APR_BUCKET_IS_METADATA(e)
+                   && !FCGI_BUCKET_IS(e); e = APR_BUCKET_NEXT(e)) {
+        if ((apr_off_t)e->length > fr->body_left) {
+            apr_bucket *after;
+            int was_done = fr->done;
+
+            apr_bucket_split(e, (apr_size_t)fr->body_left);
+            fr->body_left = 0;
+            if (!was_done) {
+                fcgi_request_log(fr, APLOG_ERR, 0, "FCGI0310: the backend "
+                                 "sent more body than its Content-Length; "
+                                 "the rest is dropped");
+            }
+            /* Drop the rest of what was read and the FCGI bucket, up to
+             * the end the bucket may already have put there. */
+            while ((after = APR_BUCKET_NEXT(e)) != APR_BRIGADE_SENTINEL(bb)
+                   && !APR_BUCKET_IS_METADATA(after)) {
+                apr_bucket_delete(after);
+            }
+            if (!was_done) {
+                stream_end(fr, e, 0);
+            }
+            return;
+        }
+        fr->body_left -= e->length;
+    }
+}
+
+const apr_bucket_type_t fcgi_bucket_type = {
+    "FCGI", 5, APR_BUCKET_DATA,
+    fcgi_bucket_destroy,
+    fcgi_bucket_read,
+    apr_bucket_setaside_notimpl,
+    apr_bucket_split_notimpl,
+    apr_bucket_copy_notimpl
+};

@@ -1,0 +1,43 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+/*
+ * fcgi_bucket.h: the FCGI bucket, which stands for the rest of a
+ * backend's response.
+ *
+ * Reading it reads and parses the next records from the backend socket:
+ * STDOUT payload becomes heap buckets (slices of the read buffer, not
+ * copies) in front of a new FCGI bucket; STDERR lines go to the error log;
+ * END_REQUEST becomes EOS.  A non-blocking read returns APR_EAGAIN when
+ * the backend has nothing yet; a blocking read that would wait first
+ * sends a FLUSH down, so every filter passes on what it holds while the
+ * backend is quiet.  A failure becomes an ERROR bucket and EOS: before
+ * the headers the handler turns its status into the response, after them
+ * the 502 makes httpd cut the response off (no last chunk, no keep-alive).
+ */
+
+#ifndef FCGI_BUCKET_H
+#define FCGI_BUCKET_H
+
+#include "apr_buckets.h"
+
+#include "fcgi_request.h"
+
+extern const apr_bucket_type_t fcgi_bucket_type;
+
+#define FCGI_BUCKET_IS(e) ((e)->type == &fcgi_bucket_type)
+
+apr_bucket *fcgi_bucket_create(fcgi_request *fr, apr_bucket_alloc_t *list);
+
+/*
+ * The header filter found the end of the header block and set
+ * fr->body_left: account for the body bytes already read (from `from` up
+ * to the FCGI bucket in bb) and cut them at the announced length.
+ */
+void fcgi_bucket_body_start(fcgi_request *fr, apr_bucket_brigade *bb,
+                            apr_bucket *from);
+
+/* Stop reading the response: close the backend connection.  For a
+ * response dropped on purpose (a redirect) or a client that went away. */
+void fcgi_stream_abandon(fcgi_request *fr);
+
+#endif /* FCGI_BUCKET_H */

@@ -1,0 +1,47 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+/*
+ * fcgi_config.h: the module's directives, their defaults and merging.
+ */
+
+#ifndef FCGI_CONFIG_H
+#define FCGI_CONFIG_H
+
+#include "httpd.h"
+#include "http_config.h"
+
+#include "fcgi_addr.h"
+
+extern module AP_MODULE_DECLARE_DATA fastcgi_handler_module;
+
+#define FCGI_DEFAULT_CONNECT_TIMEOUT apr_time_from_sec(5)
+#define FCGI_DEFAULT_STDERR_LEVEL    APLOG_WARNING
+#define FCGI_DEFAULT_HEADER_MAX      (64 * 1024)
+
+typedef struct {
+    apr_interval_time_t connect_timeout;   /* -1: not set here */
+    apr_interval_time_t io_timeout;        /* -1: not set (server Timeout) */
+    int stderr_level;                      /* -1: not set here */
+} fcgi_dir_conf;
+
+typedef struct {
+    fcgi_addr_cache *addr_cache;           /* per process, from child_init */
+} fcgi_server_conf;
+
+void *fcgi_dir_conf_create(apr_pool_t *p, char *dir);
+void *fcgi_dir_conf_merge(apr_pool_t *p, void *basev, void *addv);
+void *fcgi_server_conf_create(apr_pool_t *p, server_rec *s);
+
+extern const command_rec fcgi_directives[];
+
+/* The effective values for a request. */
+apr_interval_time_t fcgi_conf_connect_timeout(const fcgi_dir_conf *conf);
+apr_interval_time_t fcgi_conf_io_timeout(const fcgi_dir_conf *conf,
+                                         const request_rec *r);
+int fcgi_conf_stderr_level(const fcgi_dir_conf *conf);
+
+/* Parse a DURATION: "500ms", "5s", "2m", "1h" or bare seconds ("30").
+ * Returns NULL or what is wrong with it. */
+const char *fcgi_duration_parse(const char *arg, apr_interval_time_t *t);
+
+#endif /* FCGI_CONFIG_H */

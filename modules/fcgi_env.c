@@ -1,0 +1,117 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+/*
+ * fcgi_env.c: the environment a backend sees (see fcgi_env.h).
+ *
+ * httpd's ap_add_common_vars() and ap_add_cgi_vars() do the CGI/1.1 work,
+ * exactly as for mod_cgi (headers as HTTP_*, CGIPassAuth, CGIVar,
+ * SetEnv/SetEnvIf, REDIRECT_*); this file adds what a FastCGI responder
+ * expects on top, and the variables for a request no file backs.
+ */
+
+#include <string.h>
+
+#include "httpd.h"
+#include "apr_strings.h"
+#include "util_script.h"
+
+#include "fcgi_env.h"
+#include "fcgi_proto.h"
+
+void fcgi_env_build(request_rec *r, apr_off_t content_length,
+                    int file_backed)
+{
+    apr_table_t *env = r->subprocess_env;
+
+    ap_add_common_vars(r);
+    ap_add_cgi_vars(r);
+
+    apr_table_setn(env, "FCGI_ROLE", AP_FCGI_RESPONDER_STR);
+
+    /* httpoxy: HTTP_PROXY names an outgoing proxy to many libraries; a
+     * client's "Proxy:" header must never set it.  httpd already skips
+     * that header; SetEnv and friends must not bring it back either. */
+    apr_table_unset(env, "HTTP_PROXY");
+
+    if (content_length >= 0) {
+        /* The body was chunked and we spooled it: the backend gets it
+         * with a length, as PHP-FPM needs, and not as chunked. */
+        apr_table_setn(env, "CONTENT_LENGTH",
+                       apr_off_t_toa(r->pool, content_length));
+        apr_table_unset(env, "HTTP_TRANSFER_ENCODING");
+    }
+
+    if (!file_backed) {
+        /* No file: the application behind the location handles the
+         * whole path, as an application mounted at the root would
+         * (SCRIPT_NAME empty, the path in PATH_INFO; RFC 3875 4.1.13). */
+        const char *filename = r->filename ? r->filename : "";
+
+        apr_table_setn(env, "SCRIPT_NAME", "");
+        apr_table_setn(env, "PATH_INFO", r->uri);
+        apr_table_unset(env, "PATH_TRANSLATED");
+        apr_table_setn(env, "SCRIPT_FILENAME",
+                       apr_pstrcat(r->pool, filename,
+                                   r->path_info ? r->path_info : "", NULL));
+    }
+}
+
+int fcgi_env_encode(const apr_table_t *env, int keep_conn, int spare,
+                    apr_pool_t *p, struct iovec **vecp)
+{
+    const apr_array_header_t *arr = apr_table_elts(env);
+    const apr_table_entry_t *elts = (const apr_table_entry_t *)arr->elts;
+    apr_size_t total = 0, off;
+    unsigned char *stream, *s, *hdrs;
+    struct iovec *vec;
+    int i, nrec, nvec = 0;
+
+    for (i = 0; i < arr->nelts; i++) {
+        if (elts[i].key && elts[i].val) {
+            total += fcgi_param_encoded_len(strlen(elts[i].key),
+                                            strlen(elts[i].val));
+        }
+    }
+    stream = s = apr_palloc(p, total ? total : 1);
+    for (i = 0; i < arr->nelts; i++) {
+        if (elts[i].key && elts[i].val) {
+            s = fcgi_param_encode(s, elts[i].key, strlen(elts[i].key),
+                                  elts[i].val, strlen(elts[i].val));
+        }
+    }
+
+    /* PARAMS is a stream: a pair may run across records, so a 100 KiB
+     * cookie is simply more records. */
+    nrec = (int)((total + FCGI_RECORD_PAYLOAD_MAX - 1)
+                 / FCGI_RECORD_PAYLOAD_MAX);
+    hdrs = apr_palloc(p, FCGI_BEGIN_REQUEST_LEN
+                         + AP_FCGI_HEADER_LEN * (nrec + 1));
+    vec = apr_palloc(p, sizeof(*vec) * (2 + 2 * nrec + spare));
+
+    fcgi_begin_request_write(hdrs, FCGI_REQUEST_ID, AP_FCGI_RESPONDER,
+                             keep_conn ? AP_FCGI_KEEP_CONN : 0);
+    vec[nvec].iov_base = hdrs;
+    vec[nvec++].iov_len = FCGI_BEGIN_REQUEST_LEN;
+    hdrs += FCGI_BEGIN_REQUEST_LEN;
+
+    for (off = 0; off < total; off += FCGI_RECORD_PAYLOAD_MAX) {
+        apr_size_t n = total - off;
+
+        if (n > FCGI_RECORD_PAYLOAD_MAX) {
+            n = FCGI_RECORD_PAYLOAD_MAX;
+        }
+        fcgi_record_header_write(hdrs, AP_FCGI_PARAMS, FCGI_REQUEST_ID,
+                                 (apr_uint16_t)n, 0);
+        vec[nvec].iov_base = hdrs;
+        vec[nvec++].iov_len = AP_FCGI_HEADER_LEN;
+        vec[nvec].iov_base = stream + off;
+        vec[nvec++].iov_len = n;
+        hdrs += AP_FCGI_HEADER_LEN;
+    }
+    fcgi_record_header_write(hdrs, AP_FCGI_PARAMS, FCGI_REQUEST_ID, 0, 0);
+    vec[nvec].iov_base = hdrs;
+    vec[nvec++].iov_len = AP_FCGI_HEADER_LEN;
+
+    *vecp = vec;
+    return nvec;
+}

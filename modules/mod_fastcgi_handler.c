@@ -1,0 +1,256 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+/*
+ * mod_fastcgi_handler.c: the module record, its hooks, and the handler's
+ * main line.
+ *
+ *     AddHandler fcgi:/run/php/php-fpm.sock .php
+ *     <Location /app>  SetHandler fcgi:127.0.0.1:3000  </Location>
+ *
+ * For a request whose handler is "fcgi:ADDRESS" the handler connects to
+ * the backend, sends BEGIN_REQUEST and the CGI environment as PARAMS, the
+ * body as STDIN, and passes the response down the filter chain as one
+ * FCGI bucket (fcgi_bucket.c) behind the CGI header filter
+ * (fcgi_header_filter.c).  Nothing is buffered: the filters pull the
+ * response out of the backend as fast as the client takes it.
+ */
+
+#include "apr_strings.h"
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+
+#include "fcgi_addr.h"
+#include "fcgi_body.h"
+#include "fcgi_bucket.h"
+#include "fcgi_config.h"
+#include "fcgi_conn.h"
+#include "fcgi_env.h"
+#include "fcgi_header_filter.h"
+#include "fcgi_request.h"
+
+/* Whether SetHandler (rather than AddHandler) chose this handler: then a
+ * request need not name a file. */
+static int handler_from_sethandler(request_rec *r)
+{
+    core_dir_config *core = ap_get_core_module_config(r->per_dir_config);
+
+    return core->expr_handler != NULL;
+}
+
+static int connect_backend(fcgi_request *fr)
+{
+    apr_status_t rv;
+
+    fr->phase = FCGI_PHASE_CONNECT;
+    rv = fcgi_conn_open(&fr->conn, fr->addr,
+                        fcgi_conf_connect_timeout(fr->conf),
+                        fcgi_conf_io_timeout(fr->conf, fr->r), fr->r->pool);
+    if (rv == APR_SUCCESS) {
+        return OK;
+    }
+    if (APR_STATUS_IS_TIMEUP(rv)) {
+        fcgi_request_log(fr, APLOG_ERR, rv, "FCGI0101: connecting to the "
+                         "backend took longer than FcgiConnectTimeout");
+        return HTTP_GATEWAY_TIME_OUT;
+    }
+    if (APR_STATUS_IS_ENOENT(rv) && fr->addr->path) {
+        fcgi_request_log(fr, APLOG_ERR, rv, "FCGI0102: the backend's socket "
+                         "does not exist (is the backend running? httpd "
+                         "lowercases handler names, so the path must be "
+                         "lowercase)");
+    }
+    else if (APR_STATUS_IS_EAGAIN(rv)) {
+        fcgi_request_log(fr, APLOG_ERR, rv, "FCGI0103: the backend's listen "
+                         "queue is full");
+    }
+    else {
+        fcgi_request_log(fr, APLOG_ERR, rv, "FCGI0100: cannot connect to "
+                         "the backend");
+    }
+    return HTTP_SERVICE_UNAVAILABLE;
+}
+
+/* BEGIN_REQUEST and PARAMS in one writev, and for a request without a
+ * body the empty STDIN record too. */
+static int send_params(fcgi_request *fr, int empty_body)
+{
+    struct iovec *vec;
+    apr_size_t written;
+    apr_status_t rv;
+    int nvec;
+
+    fr->phase = FCGI_PHASE_PARAMS;
+    nvec = fcgi_env_encode(fr->r->subprocess_env, 0, 1, fr->r->pool, &vec);
+    if (empty_body) {
+        unsigned char *hdr = apr_palloc(fr->r->pool, AP_FCGI_HEADER_LEN);
+
+        fcgi_record_header_write(hdr, AP_FCGI_STDIN, FCGI_REQUEST_ID, 0, 0);
+        vec[nvec].iov_base = hdr;
+        vec[nvec++].iov_len = AP_FCGI_HEADER_LEN;
+    }
+    rv = fcgi_conn_writev(fr->conn, vec, nvec, &written);
+    fr->sent += written;
+    if (rv == APR_SUCCESS) {
+        return OK;
+    }
+    if (APR_STATUS_IS_TIMEUP(rv)) {
+        fcgi_request_log(fr, APLOG_ERR, rv, "FCGI0201: the backend did not "
+                         "take the request within FcgiIOTimeout");
+        return HTTP_GATEWAY_TIME_OUT;
+    }
+    fcgi_request_log(fr, APLOG_ERR, rv, "FCGI0200: sending the request to "
+                     "the backend failed");
+    return HTTP_BAD_GATEWAY;
+}
+
+/* Pass the response down as one FCGI bucket behind the header filter,
+ * then act on what the filter decided. */
+static int send_response(fcgi_request *fr)
+{
+    request_rec *r = fr->r;
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool,
+                                                r->connection->bucket_alloc);
+    apr_status_t rv;
+
+    fr->phase = FCGI_PHASE_HEADERS;
+    fcgi_header_filter_insert(fr);
+    APR_BRIGADE_INSERT_TAIL(bb, fcgi_bucket_create(fr,
+                                                   r->connection->bucket_alloc));
+    rv = ap_pass_brigade(r->output_filters, bb);
+
+    /* Whatever happened, nobody reads the backend after this. */
+    if (!fr->done) {
+        fcgi_stream_abandon(fr);
+    }
+    apr_brigade_cleanup(bb);
+
+    if (fr->redirect) {
+        /* As mod_cgi does: the redirected request is a GET without a
+         * body (we have consumed it). */
+        r->method = "GET";
+        r->method_number = M_GET;
+        apr_table_unset(r->headers_in, "Content-Length");
+        apr_table_unset(r->headers_in, "Transfer-Encoding");
+        ap_internal_redirect_handler(fr->redirect, r);
+        return OK;
+    }
+    if (fr->status == HTTP_NOT_MODIFIED) {
+        /* As mod_cgi does, so that mod_cache's own conditionals work. */
+        r->status = HTTP_NOT_MODIFIED;
+        return OK;
+    }
+    if (fr->status) {
+        return fr->status;
+    }
+    if (rv == AP_FILTER_ERROR) {
+        return AP_FILTER_ERROR;
+    }
+    if (rv != APR_SUCCESS && !r->connection->aborted) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, "FCGI0001: passing the "
+                      "response on failed");
+    }
+    /* A client that went away is not an error of ours; httpd logs the
+     * request with what was sent. */
+    return OK;
+}
+
+static int fcgi_handler(request_rec *r)
+{
+    fcgi_server_conf *sconf;
+    fcgi_request *fr;
+    fcgi_body *body;
+    const char *errmsg = NULL;
+    apr_off_t spooled_length;
+    apr_status_t rv;
+    int status, file_backed;
+
+    if (!r->handler || strncmp(r->handler, FCGI_HANDLER_PREFIX,
+                               sizeof(FCGI_HANDLER_PREFIX) - 1)) {
+        return DECLINED;
+    }
+    sconf = ap_get_module_config(r->server->module_config,
+                                 &fastcgi_handler_module);
+
+    fr = apr_pcalloc(r->pool, sizeof(*fr));
+    fr->r = r;
+    fr->start = apr_time_now();
+    fr->conf = ap_get_module_config(r->per_dir_config,
+                                    &fastcgi_handler_module);
+    fr->body_left = -1;
+    fcgi_parser_init(&fr->parser);
+
+    rv = fcgi_addr_cache_get(sconf->addr_cache,
+                             r->handler + sizeof(FCGI_HANDLER_PREFIX) - 1,
+                             &fr->addr, &errmsg, r->pool);
+    if (rv == APR_EINVAL) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "FCGI0002: handler '%s' "
+                      "in the configuration: %s", r->handler, errmsg);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (rv != APR_SUCCESS) {
+        fcgi_request_log(fr, APLOG_ERR, rv, "FCGI0003: %s", errmsg);
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    file_backed = r->finfo.filetype == APR_REG;
+    if (!file_backed && !handler_from_sethandler(r)) {
+        /* AddHandler maps a file by its name; without the file there is
+         * nothing to run, as with mod_cgi. */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "FCGI0004: no such "
+                      "script: %s", r->filename);
+        return HTTP_NOT_FOUND;
+    }
+
+    if ((status = fcgi_body_prepare(fr, &body, &spooled_length)) != OK) {
+        return status;
+    }
+    fcgi_env_build(r, spooled_length, file_backed);
+
+    if ((status = connect_backend(fr)) != OK
+        || (status = send_params(fr, fcgi_body_is_empty(body))) != OK
+        || (!fcgi_body_is_empty(body)
+            && (status = fcgi_body_send(fr, body)) != OK)) {
+        fcgi_stream_abandon(fr);
+        return status;
+    }
+    return send_response(fr);
+}
+
+static void fcgi_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    fcgi_addr_cache *cache = fcgi_addr_cache_create(pchild);
+    server_rec *vs;
+
+    /* One cache per process, shared by every virtual host. */
+    for (vs = s; vs; vs = vs->next) {
+        fcgi_server_conf *sconf = ap_get_module_config(vs->module_config,
+                                                       &fastcgi_handler_module);
+        sconf->addr_cache = cache;
+    }
+}
+
+static void fcgi_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_handler(fcgi_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(fcgi_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Just above the content-setting filters, so that it sees the
+     * backend's bytes before any other filter does. */
+    ap_register_output_filter(FCGI_HEADER_FILTER_NAME, fcgi_header_filter,
+                              NULL, AP_FTYPE_CONTENT_SET - 1);
+}
+
+AP_DECLARE_MODULE(fastcgi_handler) = {
+    STANDARD20_MODULE_STUFF,
+    fcgi_dir_conf_create,
+    fcgi_dir_conf_merge,
+    fcgi_server_conf_create,
+    NULL,
+    fcgi_directives,
+    fcgi_register_hooks,
+    AP_MODULE_FLAG_NONE
+};
