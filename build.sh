@@ -1,0 +1,94 @@
+#!/bin/sh
+# build.sh: build, install and test mod_fastcgi_handler; run the demo.
+#
+#   ./build.sh deps      install the build and test packages (Debian, root)
+#   ./build.sh build     compile the module with apxs (-Wall -Wextra)
+#   ./build.sh install   build, then install it into httpd (apxs -i)
+#   ./build.sh test      deps + build + perl Makefile.PL + make test; as
+#                        root, the tests run as the unprivileged user
+#                        $FCGI_TEST_USER (default fcgitest, created if need be)
+#   ./build.sh demo      build and start a throwaway httpd on 127.0.0.1:8080
+#                        with PHP-FPM serving a small sample site
+#
+# APXS (default: apxs on PATH, else /usr/bin/apxs) picks the httpd to build for.
+set -eu
+
+top=$(cd "$(dirname "$0")" && pwd)
+cd "$top"
+
+APXS=${APXS:-$(command -v apxs || echo /usr/bin/apxs)}
+MODULE=modules/.libs/mod_fastcgi_handler.so
+SOURCES="modules/mod_fastcgi_handler.c $(ls modules/fcgi_*.c | tr '\n' ' ')"
+DEB_PACKAGES="apache2 apache2-dev libapache2-mod-perl2 php-fpm libwww-perl make gcc"
+
+say() { printf '%s\n' "$*" >&2; }
+
+deps() {
+    if [ "$(id -u)" != 0 ]; then
+        say "build.sh deps: not root; assuming these are installed: $DEB_PACKAGES"
+        return 0
+    fi
+    missing=""
+    for p in $DEB_PACKAGES; do
+        dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+    done
+    [ -z "$missing" ] && return 0
+    say "build.sh deps: installing$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+build() {
+    # apxs drives libtool; one .so from all sources, warnings on.
+    # shellcheck disable=SC2086
+    (cd modules && "$APXS" -Wc,-Wall -Wc,-Wextra -c -o mod_fastcgi_handler.la \
+        $(echo $SOURCES | sed 's|modules/||g')) >modules/build.log 2>&1 || {
+        cat modules/build.log >&2; say "build.sh build: compiling failed"; exit 1; }
+    if grep -E 'warning:|error:' modules/build.log >&2; then
+        say "build.sh build: the module must compile without warnings"; exit 1
+    fi
+    say "build.sh build: $MODULE"
+}
+
+install_module() {
+    build
+    (cd modules && "$APXS" -i -n fastcgi_handler mod_fastcgi_handler.la)
+    say "build.sh install: now add to httpd's configuration:"
+    say "  LoadModule fastcgi_handler_module $("$APXS" -q LIBEXECDIR)/mod_fastcgi_handler.so"
+}
+
+run_tests() {
+    deps
+    build
+    if [ "$(id -u)" = 0 ]; then
+        # Apache::Test refuses to run as root: run a copy of the tree as a
+        # plain user (a copy, because the checkout may sit where that user
+        # cannot go, such as /root).
+        user=${FCGI_TEST_USER:-fcgitest}
+        id "$user" >/dev/null 2>&1 || useradd --system --create-home --shell /bin/sh "$user"
+        copy=$(mktemp -d /tmp/fastcgi-handler-test.XXXXXX)
+        tar -C "$top" --exclude=.git -cf - . | tar -C "$copy" -xf -
+        chown -R "$user" "$copy"
+        chmod 755 "$copy"
+        say "build.sh test: running the suite as $user in $copy"
+        exec runuser -u "$user" -- sh -c "cd '$copy' && ./build.sh test-as-user"
+    fi
+    test_as_user
+}
+
+test_as_user() {
+    perl Makefile.PL -apxs "$APXS" >/dev/null
+    make test
+}
+
+case "${1:-}" in
+    deps) deps ;;
+    build) build ;;
+    install) install_module ;;
+    test) run_tests ;;
+    test-as-user) build && test_as_user ;;
+    demo) build && exec "$top/demo/run" ;;
+    *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+esac

@@ -1,0 +1,373 @@
+#!/usr/bin/perl
+# fcgi_test_backend.pl: a FastCGI responder that behaves, or misbehaves,
+# on demand, for the test suite.  It speaks the protocol by hand (not
+# with FCGI.pm) precisely so that it can get it wrong.
+#
+#   fcgi_test_backend.pl --dir DIR --port PORT --full-port PORT
+#
+# Listens on (and creates, in DIR):
+#   backend.sock, 127.0.0.1:PORT, [::1]:PORT   requests, dispatched on ?case=
+#   close.sock      accepts and closes at once, before reading anything
+#   silent.sock     accepts and never reads nor answers
+#   refused.sock    a socket file nobody listens on (connect is refused)
+#   127.0.0.1:FULL  a listener whose queue is full: connects time out
+# and touches DIR/backend.ready when all are up.
+#
+# Cases (QUERY_STRING "case=NAME&..."), each answering one request:
+#   ok           a small text response
+#   env          the params as NAME=VALUE lines, then STDIN's length/sha256
+#   echo         the request body back
+#   close        reads the request, closes without a word
+#   hang         reads the request, never answers
+#   garbage      answers in HTTP, not FastCGI
+#   badversion   a STDOUT record of FastCGI version 2
+#   truncated    half a record, then closes (before the headers are done)
+#   truncated_body  headers and some body, then half a record and closes
+#   onebyte      the body in 10000 one-byte STDOUT records (n= to change)
+#   bigheaders   1 MiB of header lines
+#   noend        headers and body, then closes without END_REQUEST
+#   stderr       STDERR lines interleaved with STDOUT
+#   overloaded   END_REQUEST with protocolStatus FCGI_OVERLOADED
+#   ctlheader    a header value with a control character
+#   badheader    a header name with a space in it
+#   nohdr        END_REQUEST without any STDOUT
+#   clshort      Content-Length: 100 with 50 bytes of body
+#   cllong       Content-Length: 10 with 100 bytes of body
+#   slow         a line every 100 ms (n= lines); when the connection is
+#                closed on it, writes DIR/slow-ID.closed (id=ID)
+#   stall        headers and a line of body, then silence
+#   status       answers with Status: CODE (code=), body "status CODE"
+use strict;
+use warnings;
+
+use Digest::SHA ();
+use Getopt::Long ();
+use IO::Select ();
+use IO::Socket::INET ();
+use IO::Socket::IP ();
+use IO::Socket::UNIX ();
+use POSIX ();
+use Socket qw(SOCK_STREAM);
+use Time::HiRes ();
+
+my ($dir, $port, $full_port);
+Getopt::Long::GetOptions('dir=s' => \$dir, 'port=i' => \$port,
+                         'full-port=i' => \$full_port)
+    or die "usage: $0 --dir DIR --port PORT --full-port PORT\n";
+
+$SIG{PIPE} = 'IGNORE';
+$SIG{CHLD} = sub { 1 while waitpid(-1, POSIX::WNOHANG()) > 0 };
+$SIG{TERM} = sub { POSIX::_exit(0) };
+
+sub unix_listener {
+    my $path = shift;
+    unlink $path;
+    my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM, Local => $path,
+                                  Listen => 128)
+        or die "listen $path: $!";
+    return $s;
+}
+
+my %role;                          # listener fileno -> role
+my @listeners;
+sub add_listener {
+    my ($sock, $role) = @_;
+    push @listeners, $sock;
+    $role{ fileno $sock } = $role;
+}
+
+add_listener(unix_listener("$dir/backend.sock"), 'dispatch');
+add_listener(unix_listener("$dir/close.sock"), 'close');
+add_listener(unix_listener("$dir/silent.sock"), 'silent');
+add_listener(IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                   LocalPort => $port, Listen => 128,
+                                   ReuseAddr => 1)
+             || die("listen 127.0.0.1:$port: $!"), 'dispatch');
+if (my $v6 = IO::Socket::IP->new(LocalHost => '::1', LocalPort => $port,
+                                 Listen => 128, ReuseAddr => 1)) {
+    add_listener($v6, 'dispatch');
+    open(my $f, '>', "$dir/ipv6") or die "$dir/ipv6: $!";
+    close $f;
+}
+
+# A socket file with nobody behind it.
+{
+    my $s = unix_listener("$dir/refused.sock");
+    close $s;                       # the file stays; connects are refused
+}
+
+# A listener that never accepts, its queue filled by our own connects:
+# further connects get no answer, so the connect timeout is what ends them.
+my $full = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                 LocalPort => $full_port, Listen => 0,
+                                 ReuseAddr => 1)
+    or die "listen 127.0.0.1:$full_port: $!";
+my @fillers;
+for (1 .. 8) {
+    my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $full_port, Blocking => 0);
+    push @fillers, $c if $c;
+}
+
+open my $ready, '>', "$dir/backend.ready" or die "$dir/backend.ready: $!";
+close $ready;
+
+my $select = IO::Select->new(@listeners);
+while (1) {
+    for my $l ($select->can_read) {
+        my $c = $l->accept or next;
+        my $role = $role{ fileno $l };
+        my $pid = fork;
+        if (!defined $pid) {
+            close $c;
+            next;
+        }
+        if ($pid) {
+            close $c;
+            next;
+        }
+        $SIG{CHLD} = 'DEFAULT';
+        close $_ for @listeners;
+        serve($c, $role);
+        POSIX::_exit(0);
+    }
+}
+
+# ---------------------------------------------------------------------------
+
+sub read_exact {
+    my ($c, $n) = @_;
+    my $buf = '';
+    while (length $buf < $n) {
+        my $r = sysread($c, $buf, $n - length $buf, length $buf);
+        return undef unless $r;
+    }
+    return $buf;
+}
+
+sub read_record {
+    my $c = shift;
+    my $h = read_exact($c, 8) // return;
+    my ($ver, $type, $id, $clen, $plen) = unpack('CCnnC', $h);
+    my $content = $clen ? read_exact($c, $clen) : '';
+    return unless defined $content;
+    read_exact($c, $plen) if $plen;
+    return ($type, $id, $content);
+}
+
+sub param_len {
+    my $s = shift;
+    my $b = unpack('C', substr($$s, 0, 1));
+    if ($b < 128) {
+        substr($$s, 0, 1) = '';
+        return $b;
+    }
+    my $n = unpack('N', substr($$s, 0, 4)) & 0x7fffffff;
+    substr($$s, 0, 4) = '';
+    return $n;
+}
+
+# Read BEGIN_REQUEST, PARAMS and STDIN; returns (\%params, $stdin, $id,
+# $keep_conn).
+sub read_request {
+    my $c = shift;
+    my ($params, $stdin, $id, $flags) = ('', '', 1, 0);
+    my %p;
+    while (1) {
+        my ($type, $rid, $content) = read_record($c);
+        return unless defined $type;
+        if ($type == 1) {
+            $id = $rid;
+            $flags = unpack('x2C', $content);
+        }
+        elsif ($type == 4) {
+            if (length $content) {
+                $params .= $content;
+                next;
+            }
+            while (length $params) {
+                my $nl = param_len(\$params);
+                my $vl = param_len(\$params);
+                my $name = substr($params, 0, $nl, '');
+                $p{$name} = substr($params, 0, $vl, '');
+            }
+        }
+        elsif ($type == 5) {
+            last unless length $content;
+            $stdin .= $content;
+        }
+    }
+    return (\%p, $stdin, $id, $flags & 1);
+}
+
+sub record {
+    my ($type, $id, $content, $version) = @_;
+    my $out = '';
+    do {
+        my $chunk = substr($content, 0, 65535, '');
+        my $pad = (8 - length($chunk) % 8) % 8;
+        $out .= pack('CCnnCC', $version // 1, $type, $id, length $chunk, $pad,
+                     0) . $chunk . ("\0" x $pad);
+    } while (length $content);
+    return $out;
+}
+
+sub stdout { record(6, $_[0], $_[1]) }
+sub stderr_rec { record(7, $_[0], $_[1]) }
+sub end_request {
+    my ($id, $app, $proto) = @_;
+    return record(3, $id, pack('NCx3', $app // 0, $proto // 0));
+}
+
+sub put {
+    my ($c, $data) = @_;
+    while (length $data) {
+        my $n = syswrite($c, $data);
+        return 0 unless $n;
+        substr($data, 0, $n) = '';
+    }
+    return 1;
+}
+
+# Wait until the peer closes (or a long time passes).
+sub wait_for_close {
+    my ($c, $secs) = @_;
+    my $sel = IO::Select->new($c);
+    my $until = time + ($secs // 600);
+    while (time < $until) {
+        next unless $sel->can_read(1);
+        my $r = sysread($c, my $buf, 65536);
+        return unless $r;
+    }
+}
+
+sub serve {
+    my ($c, $role) = @_;
+    if ($role eq 'close') {
+        close $c;
+        return;
+    }
+    if ($role eq 'silent') {
+        Time::HiRes::sleep(600);
+        return;
+    }
+    my ($p, $stdin, $id) = read_request($c);
+    return unless $p;
+    my %q = map { my ($k, $v) = split /=/, $_, 2; ($k, $v // '') }
+            split /&/, $p->{QUERY_STRING} // '';
+    my $case = $q{case} // 'ok';
+    my $text = "Content-Type: text/plain\r\n\r\n";
+
+    if ($case eq 'ok') {
+        put($c, stdout($id, "${text}ok\n") . stdout($id, '')
+                . end_request($id));
+    }
+    elsif ($case eq 'env') {
+        my $body = join '', map { "$_=$p->{$_}\n" } sort keys %$p;
+        $body .= 'STDIN_LENGTH=' . length($stdin) . "\n";
+        $body .= 'STDIN_SHA256=' . Digest::SHA::sha256_hex($stdin) . "\n";
+        put($c, stdout($id, $text . $body) . stdout($id, '')
+                . end_request($id));
+    }
+    elsif ($case eq 'echo') {
+        put($c, stdout($id, "Content-Type: application/octet-stream\r\n\r\n"
+                            . $stdin) . end_request($id));
+    }
+    elsif ($case eq 'close') {
+        close $c;
+    }
+    elsif ($case eq 'hang') {
+        wait_for_close($c);
+    }
+    elsif ($case eq 'garbage') {
+        put($c, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>");
+    }
+    elsif ($case eq 'badversion') {
+        put($c, record(6, $id, "${text}version two\n", 2) . end_request($id));
+    }
+    elsif ($case eq 'truncated') {
+        my $rec = stdout($id, "${text}this record is cut in half\n");
+        put($c, substr($rec, 0, 20));
+    }
+    elsif ($case eq 'truncated_body') {
+        my $rec = stdout($id, "and this record is cut in half\n");
+        put($c, stdout($id, "${text}first part of the body\n")
+                . substr($rec, 0, 20));
+    }
+    elsif ($case eq 'onebyte') {
+        my $n = $q{n} || 10000;
+        my $out = stdout($id, $text);
+        $out .= stdout($id, chr(48 + $_ % 10)) for 0 .. $n - 1;
+        put($c, $out . end_request($id));
+    }
+    elsif ($case eq 'bigheaders') {
+        my $line = 'X-Filler: ' . ('x' x 1000) . "\r\n";
+        my $out = "Content-Type: text/plain\r\n" . ($line x 1048);
+        put($c, stdout($id, "$out\r\nbody\n") . end_request($id));
+    }
+    elsif ($case eq 'noend') {
+        put($c, stdout($id, "${text}a body with no end\n"));
+    }
+    elsif ($case eq 'stderr') {
+        my $out = stdout($id, $text);
+        for my $i (0 .. 9) {
+            $out .= stderr_rec($id, "stderr line $i\n");
+            $out .= stdout($id, "stdout line $i\n");
+        }
+        put($c, $out . end_request($id));
+    }
+    elsif ($case eq 'overloaded') {
+        put($c, end_request($id, 0, 2));
+    }
+    elsif ($case eq 'ctlheader') {
+        put($c, stdout($id, "Content-Type: text/plain\r\nX-Evil: a\x01b\r\n"
+                            . "\r\nbody\n") . end_request($id));
+    }
+    elsif ($case eq 'badheader') {
+        put($c, stdout($id, "Content-Type: text/plain\r\nBad Name: x\r\n"
+                            . "\r\nbody\n") . end_request($id));
+    }
+    elsif ($case eq 'nohdr') {
+        put($c, end_request($id));
+    }
+    elsif ($case eq 'clshort') {
+        put($c, stdout($id, "Content-Type: text/plain\r\n"
+                            . "Content-Length: 100\r\n\r\n" . ('s' x 50))
+                . end_request($id));
+    }
+    elsif ($case eq 'cllong') {
+        put($c, stdout($id, "Content-Type: text/plain\r\n"
+                            . "Content-Length: 10\r\n\r\n" . ('l' x 100))
+                . end_request($id));
+    }
+    elsif ($case eq 'slow') {
+        my $n = $q{n} || 100;
+        my $tag = $q{id} // 'x';
+        $tag =~ s/[^\w-]//g;
+        put($c, stdout($id, $text));
+        for my $i (1 .. $n) {
+            if (!put($c, stdout($id, "tick $i\n"))) {
+                open my $f, '>', "$dir/slow-$tag.closed";
+                printf $f "%.3f\n", Time::HiRes::time();
+                close $f;
+                return;
+            }
+            Time::HiRes::sleep(0.1);
+        }
+        put($c, end_request($id));
+    }
+    elsif ($case eq 'stall') {
+        put($c, stdout($id, "${text}one line, then nothing\n"));
+        wait_for_close($c);
+    }
+    elsif ($case eq 'status') {
+        my $code = $q{code} || 200;
+        put($c, stdout($id, "Status: $code\r\nContent-Type: text/plain\r\n"
+                            . "\r\nstatus $code\n") . end_request($id));
+    }
+    else {
+        put($c, stdout($id, "Status: 400\r\n${text}unknown case $case\n")
+                . end_request($id));
+    }
+    close $c;
+}
