@@ -62,7 +62,7 @@ sub spawn {
 
 sub start {
     my ($class, $tdir) = @_;
-    my $self = bless { pids => [] }, $class;
+    my $self = bless { pids => [], owner => $$ }, $class;
     eval { $self->_start($tdir); 1 } or do {
         my $err = $@;
         $self->stop;
@@ -114,6 +114,9 @@ sub _start {
 
 sub stop {
     my $self = shift;
+    # Apache::Test forks (and its children run END blocks): only the
+    # process that started the backends stops them.
+    return unless $$ == $self->{owner};
     for my $pid (@{ $self->{pids} }) {
         kill 'TERM', -$pid;           # each runs in its own process group
         kill 'TERM', $pid;
@@ -122,7 +125,9 @@ sub stop {
         waitpid($pid, 0);
     }
     $self->{pids} = [];
-    File::Path::remove_tree($self->{dir}) if $self->{dir};
+    # FCGI_TEST_KEEP=1 keeps the backends' logs for a post-mortem.
+    File::Path::remove_tree($self->{dir})
+        if $self->{dir} && !$ENV{FCGI_TEST_KEEP};
 }
 
 1;
