@@ -6,7 +6,9 @@
 #   ./build.sh install   build, then install it into httpd (apxs -i)
 #   ./build.sh test      deps + build + perl Makefile.PL + make test; as
 #                        root, the tests run as the unprivileged user
-#                        $FCGI_TEST_USER (default fcgitest, created if need be)
+#                        $FCGI_TEST_USER (default fcgitest, created if need be);
+#                        FCGI_TEST_FILES="t/x.t ..." runs only those files,
+#                        APACHE_TEST_PORT=N moves the test server off 8529
 #   ./build.sh demo      build and start a throwaway httpd on 127.0.0.1:8080
 #                        with PHP-FPM serving a small sample site
 #
@@ -83,7 +85,8 @@ test_as_user() {
     log=t/logs/make-test.out
     mkdir -p t/logs
     status=0
-    make test 2>&1 | tee "$log" || status=$?
+    # FCGI_TEST_FILES="t/a.t t/b.t" runs only those files.
+    make test ${FCGI_TEST_FILES:+TEST_FILES="$FCGI_TEST_FILES"} 2>&1 | tee "$log" || status=$?
     # Apache::Test can give up (a port in use, a server that died) without
     # failing make; only a summary that says so counts as a pass.
     if [ "$status" != 0 ] || ! grep -q '^All tests successful' "$log"; then
@@ -99,5 +102,5 @@ case "${1:-}" in
     test) run_tests ;;
     test-as-user) build && test_as_user ;;
     demo) build && exec "$top/demo/run" ;;
-    *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n "2,17p" "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
