@@ -102,5 +102,5 @@ case "${1:-}" in
     test) run_tests ;;
     test-as-user) build && test_as_user ;;
     demo) build && exec "$top/demo/run" ;;
-    *) sed -n "2,16p" "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n "2,15p" "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
