@@ -11,6 +11,8 @@
 #                        APACHE_TEST_PORT=N moves the test server off 8529
 #   ./build.sh demo      build and start a throwaway httpd on 127.0.0.1:8080
 #                        with PHP-FPM serving a small sample site
+#   ./build.sh fuzz [S]  build the libFuzzer harnesses in fuzz/ (ASan+UBSan)
+#                        and run each for S seconds (default 15)
 #
 # APXS (default: apxs on PATH, else /usr/bin/apxs) picks the httpd to build for.
 set -eu
@@ -61,6 +63,46 @@ install_module() {
     say "  LoadModule fastcgi_handler_module $("$APXS" -q LIBEXECDIR)/mod_fastcgi_handler.so"
 }
 
+# The parsers that read untrusted bytes, each with the sources it needs.
+FUZZ_HARNESSES="records:fcgi_proto.c headers:fcgi_headers.c addr:fcgi_addr.c params:fcgi_proto.c"
+
+fuzz() {
+    seconds=${1:-15}
+    if [ "$(id -u)" = 0 ]; then
+        for p in clang libclang-rt-14-dev apache2-dev; do
+            dpkg -s "$p" >/dev/null 2>&1 || { apt-get update -qq &&
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+                    --no-install-recommends clang libclang-rt-14-dev apache2-dev >/dev/null; break; }
+        done
+    fi
+    mkdir -p fuzz/build
+    cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+            -DLINUX -D_REENTRANT -D_GNU_SOURCE -Imodules
+            -I$("$APXS" -q INCLUDEDIR) $(apr-1-config --includes)"
+    failed=""
+    for h in $FUZZ_HARNESSES; do
+        name=${h%%:*} src=${h#*:}
+        # shellcheck disable=SC2086
+        clang $cflags "fuzz/fuzz_$name.c" "modules/$src" $(apr-1-config --link-ld) \
+            -o "fuzz/build/fuzz_$name" || { say "build.sh fuzz: building $name failed"; exit 1; }
+        # New inputs go to build/; the committed seeds are only read.
+        mkdir -p "fuzz/build/corpus-$name"
+        say "build.sh fuzz: $name for ${seconds}s"
+        if ! "fuzz/build/fuzz_$name" -max_total_time="$seconds" -print_final_stats=1 \
+                -artifact_prefix="fuzz/build/crash-$name-" \
+                "fuzz/build/corpus-$name" "fuzz/corpus/$name" >"fuzz/build/$name.log" 2>&1; then
+            tail -40 "fuzz/build/$name.log" >&2
+            failed="$failed $name"
+        fi
+        grep -E '^stat::number_of_executed_units|^Done' "fuzz/build/$name.log" >&2 || true
+    done
+    if [ -n "$failed" ]; then
+        say "build.sh fuzz: FAILED:$failed (inputs in fuzz/build/crash-*)"
+        exit 1
+    fi
+    say "build.sh fuzz: no findings"
+}
+
 run_tests() {
     deps
     build
@@ -102,5 +144,6 @@ case "${1:-}" in
     test) run_tests ;;
     test-as-user) build && test_as_user ;;
     demo) build && exec "$top/demo/run" ;;
-    *) sed -n "2,15p" "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    fuzz) shift; fuzz "$@" ;;
+    *) sed -n "2,17p" "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
