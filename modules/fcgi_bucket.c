@@ -442,14 +442,14 @@ apr_bucket *fcgi_bucket_create(fcgi_request *fr, apr_bucket_alloc_t *list)
     return b;
 }
 
-void fcgi_bucket_body_start(fcgi_request *fr, apr_bucket_brigade *bb,
-                            apr_bucket *from)
+int fcgi_bucket_body_start(fcgi_request *fr, apr_bucket_brigade *bb,
+                           apr_bucket *from)
 {
     apr_bucket *e;
 
     fr->phase = FCGI_PHASE_BODY;
     if (fr->body_left < 0) {
-        return;
+        return OK;
     }
     for (e = from; e != APR_BRIGADE_SENTINEL(bb) && !APR_BUCKET_IS_METADATA(e)
                    && !FCGI_BUCKET_IS(e); e = APR_BUCKET_NEXT(e)) {
@@ -473,10 +473,20 @@ void fcgi_bucket_body_start(fcgi_request *fr, apr_bucket_brigade *bb,
             if (!was_done) {
                 stream_end(fr, e, 0);
             }
-            return;
+            return OK;
         }
         fr->body_left -= e->length;
     }
+    if (fr->body_left > 0 && e != APR_BRIGADE_SENTINEL(bb)
+        && APR_BUCKET_IS_EOS(e)) {
+        /* The whole response came in one read, short of its length:
+         * nothing has gone out yet, so the client gets a clean 502. */
+        fcgi_request_log(fr, APLOG_ERR, 0, "FCGI0311: the backend's response "
+                         "is %" APR_OFF_T_FMT " bytes short of its "
+                         "Content-Length", fr->body_left);
+        return HTTP_BAD_GATEWAY;
+    }
+    return OK;
 }
 
 const apr_bucket_type_t fcgi_bucket_type = {

@@ -32,9 +32,11 @@ apr_bucket *fcgi_bucket_create(fcgi_request *fr, apr_bucket_alloc_t *list);
  * The header filter found the end of the header block and set
  * fr->body_left: account for the body bytes already read (from `from` up
  * to the FCGI bucket in bb) and cut them at the announced length.
+ * Returns OK, or HTTP_BAD_GATEWAY (logged) when the response already
+ * ended short of its Content-Length.
  */
-void fcgi_bucket_body_start(fcgi_request *fr, apr_bucket_brigade *bb,
-                            apr_bucket *from);
+int fcgi_bucket_body_start(fcgi_request *fr, apr_bucket_brigade *bb,
+                           apr_bucket *from);
 
 /* Stop reading the response: close the backend connection.  For a
  * response dropped on purpose (a redirect) or a client that went away. */

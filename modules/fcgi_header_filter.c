@@ -269,8 +269,11 @@ apr_status_t fcgi_header_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         if (headers_apply(ctx) != OK) {
             break;
         }
+        if ((fr->status = fcgi_bucket_body_start(fr, bb, next)) != OK) {
+            apr_table_clear(fr->r->err_headers_out);
+            break;
+        }
         fr->headers_done = 1;
-        fcgi_bucket_body_start(fr, bb, next);
         ap_remove_output_filter(f);
         return ap_pass_brigade(f->next, bb);
     }
