@@ -24,6 +24,18 @@ APLOG_USE_MODULE(fastcgi_handler);
 /* How much to ask the input filters for at a time. */
 #define FCGI_BODY_READ (64 * 1024)
 
+/* The client did not deliver its body.  A client problem, not the
+ * backend's: said at info level, without the backend's details.  When
+ * httpd's input filter has answered already (413, say), it has said why. */
+static int client_read_failed(fcgi_request *fr, apr_status_t rv)
+{
+    if (rv != AP_FILTER_ERROR) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, fr->r, "FCGI0210: reading "
+                      "the request body from the client failed");
+    }
+    return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+}
+
 /* Records gathered per writev (two iovecs each: header and payload). */
 #define FCGI_STDIN_RECORDS 16
 
@@ -109,10 +121,7 @@ static int body_read(fcgi_request *fr, apr_bucket_brigade *bb)
                                      FCGI_BODY_READ);
 
     if (rv != APR_SUCCESS) {
-        fr->phase = FCGI_PHASE_STDIN;
-        fcgi_request_log(fr, APLOG_INFO, rv, "FCGI0210: reading the request "
-                         "body from the client failed");
-        return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+        return client_read_failed(fr, rv);
     }
     return OK;
 }
@@ -288,9 +297,7 @@ static int send_streamed(fcgi_request *fr, stdin_writer *w)
             }
             rv = apr_bucket_read(e, &data, &len, APR_BLOCK_READ);
             if (rv != APR_SUCCESS) {
-                fcgi_request_log(fr, APLOG_INFO, rv, "FCGI0210: reading the "
-                                 "request body from the client failed");
-                return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+                return client_read_failed(fr, rv);
             }
             rv = stdin_data(w, data, len);
         }

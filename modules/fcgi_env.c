@@ -56,15 +56,27 @@ void fcgi_env_build(request_rec *r, apr_off_t content_length,
     }
 }
 
+/* Where PARAMS records end in the encoded stream. */
+typedef struct {
+    apr_size_t *ends;
+    int n, max;
+} record_cuts;
+
+static void cut_at(record_cuts *cuts, apr_size_t end)
+{
+    cuts->ends[cuts->n++] = end;
+}
+
 int fcgi_env_encode(const apr_table_t *env, int keep_conn, int spare,
                     apr_pool_t *p, struct iovec **vecp)
 {
     const apr_array_header_t *arr = apr_table_elts(env);
     const apr_table_entry_t *elts = (const apr_table_entry_t *)arr->elts;
-    apr_size_t total = 0, off;
+    apr_size_t total = 0, start = 0, off;
     unsigned char *stream, *s, *hdrs;
     struct iovec *vec;
-    int i, nrec, nvec = 0;
+    record_cuts cuts;
+    int i, r, nvec = 0;
 
     for (i = 0; i < arr->nelts; i++) {
         if (elts[i].key && elts[i].val) {
@@ -72,21 +84,47 @@ int fcgi_env_encode(const apr_table_t *env, int keep_conn, int spare,
                                             strlen(elts[i].val));
         }
     }
+    /* At most one cut per pair, plus those inside pairs too big for one
+     * record. */
+    cuts.max = arr->nelts + (int)(total / FCGI_RECORD_PAYLOAD_MAX) + 2;
+    cuts.ends = apr_palloc(p, sizeof(*cuts.ends) * cuts.max);
+    cuts.n = 0;
+
+    /*
+     * Whole pairs per record: PHP-FPM (and others) decode each PARAMS
+     * record on its own and drop the connection on a pair that runs into
+     * the next.  Only a pair too big for any record is split across
+     * records, as the PARAMS stream allows, for the applications that read
+     * it as a stream (libfcgi does).
+     */
     stream = s = apr_palloc(p, total ? total : 1);
     for (i = 0; i < arr->nelts; i++) {
-        if (elts[i].key && elts[i].val) {
-            s = fcgi_param_encode(s, elts[i].key, strlen(elts[i].key),
-                                  elts[i].val, strlen(elts[i].val));
+        apr_size_t len, pos;
+
+        if (!elts[i].key || !elts[i].val) {
+            continue;
+        }
+        pos = (apr_size_t)(s - stream);
+        len = fcgi_param_encoded_len(strlen(elts[i].key),
+                                     strlen(elts[i].val));
+        if (pos + len - start > FCGI_RECORD_PAYLOAD_MAX && pos > start) {
+            cut_at(&cuts, pos);
+            start = pos;
+        }
+        s = fcgi_param_encode(s, elts[i].key, strlen(elts[i].key),
+                              elts[i].val, strlen(elts[i].val));
+        while ((apr_size_t)(s - stream) - start > FCGI_RECORD_PAYLOAD_MAX) {
+            start += FCGI_RECORD_PAYLOAD_MAX;
+            cut_at(&cuts, start);
         }
     }
+    if (total > start) {
+        cut_at(&cuts, total);
+    }
 
-    /* PARAMS is a stream: a pair may run across records, so a 100 KiB
-     * cookie is simply more records. */
-    nrec = (int)((total + FCGI_RECORD_PAYLOAD_MAX - 1)
-                 / FCGI_RECORD_PAYLOAD_MAX);
     hdrs = apr_palloc(p, FCGI_BEGIN_REQUEST_LEN
-                         + AP_FCGI_HEADER_LEN * (nrec + 1));
-    vec = apr_palloc(p, sizeof(*vec) * (2 + 2 * nrec + spare));
+                         + AP_FCGI_HEADER_LEN * (cuts.n + 1));
+    vec = apr_palloc(p, sizeof(*vec) * (2 + 2 * cuts.n + spare));
 
     fcgi_begin_request_write(hdrs, FCGI_REQUEST_ID, AP_FCGI_RESPONDER,
                              keep_conn ? AP_FCGI_KEEP_CONN : 0);
@@ -94,12 +132,9 @@ int fcgi_env_encode(const apr_table_t *env, int keep_conn, int spare,
     vec[nvec++].iov_len = FCGI_BEGIN_REQUEST_LEN;
     hdrs += FCGI_BEGIN_REQUEST_LEN;
 
-    for (off = 0; off < total; off += FCGI_RECORD_PAYLOAD_MAX) {
-        apr_size_t n = total - off;
+    for (r = 0, off = 0; r < cuts.n; off = cuts.ends[r++]) {
+        apr_size_t n = cuts.ends[r] - off;
 
-        if (n > FCGI_RECORD_PAYLOAD_MAX) {
-            n = FCGI_RECORD_PAYLOAD_MAX;
-        }
         fcgi_record_header_write(hdrs, AP_FCGI_PARAMS, FCGI_REQUEST_ID,
                                  (apr_uint16_t)n, 0);
         vec[nvec].iov_base = hdrs;

@@ -29,9 +29,10 @@ sub server_addr {
 
 sub http_connect {
     my ($host, $port) = split /:/, server_addr();
-    return IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
-                                 Timeout => 10)
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                     PeerPort => $port, Timeout => 10)
         or die "cannot connect to the test server: $!";
+    return $sock;
 }
 
 # Send one request on $sock.  %opt: method, path, headers (array ref of

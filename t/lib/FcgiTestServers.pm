@@ -27,6 +27,16 @@ sub free_port {
     return $port;
 }
 
+sub httpd_libexecdir {
+    for my $apxs ($ENV{APXS}, 'apxs', '/usr/bin/apxs') {
+        next unless $apxs;
+        my $dir = `$apxs -q LIBEXECDIR 2>/dev/null`;
+        chomp $dir;
+        return $dir if $dir && -d $dir;
+    }
+    return '/usr/lib/apache2/modules';
+}
+
 sub find_php_fpm {
     for my $p (glob('/usr/sbin/php-fpm* /usr/local/sbin/php-fpm*')) {
         return $p if -x $p && $p =~ m{/php-fpm[\d.]*$};
@@ -85,6 +95,8 @@ sub _start {
         FCGI_TEST_BACKEND_PORT => free_port(),
         FCGI_TEST_FULL_PORT    => free_port(),
         FCGI_TEST_CLOSED_PORT  => free_port(),
+        # Where httpd's own modules are, for the ones the suite loads.
+        FCGI_TEST_LIBEXECDIR   => httpd_libexecdir(),
     );
     @ENV{keys %env} = values %env;
 
