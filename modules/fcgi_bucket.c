@@ -200,11 +200,14 @@ static void stream_end(fcgi_request *fr, apr_bucket *tail, int status)
     fcgi_stream_abandon(fr);
     if (status) {
         if (fr->headers_done) {
-            /* Too late for an error page: a 502 ERROR bucket is how httpd
-             * is told to cut the response off (no last chunk, no
-             * keep-alive; mod_http2 resets the stream). */
+            /* Maybe too late for an error page.  A 502 ERROR bucket is how
+             * httpd is told to cut a response off: while the status line
+             * has not gone out, the HTTP header filter turns it into a 502
+             * page; after, no last chunk and no keep-alive follow (and
+             * mod_http2 resets the stream).  Setting keep-alive off here
+             * ourselves would make httpd frame the response by closing
+             * the connection, which looks complete to the client. */
             status = HTTP_BAD_GATEWAY;
-            fr->r->connection->keepalive = AP_CONN_CLOSE;
         }
         e = ap_bucket_error_create(status, NULL, fr->r->pool, list);
         APR_BUCKET_INSERT_AFTER(tail, e);

@@ -68,7 +68,8 @@ static void cut_at(record_cuts *cuts, apr_size_t end)
 }
 
 int fcgi_env_encode(const apr_table_t *env, int keep_conn, int spare,
-                    apr_pool_t *p, struct iovec **vecp)
+                    apr_pool_t *p, struct iovec **vecp,
+                    const char **oversized)
 {
     const apr_array_header_t *arr = apr_table_elts(env);
     const apr_table_entry_t *elts = (const apr_table_entry_t *)arr->elts;
@@ -78,6 +79,7 @@ int fcgi_env_encode(const apr_table_t *env, int keep_conn, int spare,
     record_cuts cuts;
     int i, r, nvec = 0;
 
+    *oversized = NULL;
     for (i = 0; i < arr->nelts; i++) {
         if (elts[i].key && elts[i].val) {
             total += fcgi_param_encoded_len(strlen(elts[i].key),
@@ -113,6 +115,9 @@ int fcgi_env_encode(const apr_table_t *env, int keep_conn, int spare,
         }
         s = fcgi_param_encode(s, elts[i].key, strlen(elts[i].key),
                               elts[i].val, strlen(elts[i].val));
+        if (len > FCGI_RECORD_PAYLOAD_MAX && !*oversized) {
+            *oversized = elts[i].key;
+        }
         while ((apr_size_t)(s - stream) - start > FCGI_RECORD_PAYLOAD_MAX) {
             start += FCGI_RECORD_PAYLOAD_MAX;
             cut_at(&cuts, start);

@@ -22,11 +22,14 @@ void fcgi_env_build(request_rec *r, apr_off_t content_length,
                     int file_backed);
 
 /*
- * Encode BEGIN_REQUEST and the PARAMS stream (split into records as
- * needed, ended by an empty one) as iovecs from p, leaving `spare` free
- * iovec slots at the end for the caller.  Returns the iovec count.
+ * Encode BEGIN_REQUEST and the PARAMS stream (whole pairs per record,
+ * ended by an empty record) as iovecs from p, leaving `spare` free iovec
+ * slots at the end for the caller.  Returns the iovec count.  *oversized
+ * names a variable too big for one record (split across records, which
+ * PHP-FPM cannot read), or is NULL.
  */
 int fcgi_env_encode(const apr_table_t *env, int keep_conn, int spare,
-                    apr_pool_t *p, struct iovec **vec);
+                    apr_pool_t *p, struct iovec **vec,
+                    const char **oversized);
 
 #endif /* FCGI_ENV_H */

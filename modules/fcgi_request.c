@@ -41,6 +41,12 @@ void fcgi_request_log(fcgi_request *fr, int level, apr_status_t rv,
         apr_snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
                      " (sending the request body had failed: %s)", err);
     }
+    if (fr->oversized_param) {
+        apr_snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
+                     " (the request's %.40s is bigger than one FastCGI record "
+                     "holds; PHP-FPM cannot read such a variable)",
+                     fr->oversized_param);
+    }
     ap_log_rerror(APLOG_MARK, level, rv, fr->r,
                   "%s [backend " FCGI_HANDLER_PREFIX "%s, phase %s, "
                   "sent %" APR_OFF_T_FMT " bytes, received %" APR_OFF_T_FMT

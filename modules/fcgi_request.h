@@ -42,6 +42,7 @@ typedef struct {
     apr_off_t sent;               /* bytes written to the backend */
     apr_off_t received;           /* bytes read from the backend */
     apr_status_t stdin_error;     /* why the body was not sent in full */
+    const char *oversized_param;  /* a variable split across records */
 
     /* The response stream (fcgi_bucket.c). */
     fcgi_parser parser;

@@ -84,7 +84,8 @@ static int send_params(fcgi_request *fr, int empty_body)
     int nvec;
 
     fr->phase = FCGI_PHASE_PARAMS;
-    nvec = fcgi_env_encode(fr->r->subprocess_env, 0, 1, fr->r->pool, &vec);
+    nvec = fcgi_env_encode(fr->r->subprocess_env, 0, 1, fr->r->pool, &vec,
+                           &fr->oversized_param);
     if (empty_body) {
         unsigned char *hdr = apr_palloc(fr->r->pool, AP_FCGI_HEADER_LEN);
 
