@@ -27,6 +27,8 @@
 #   bigheaders   1 MiB of header lines
 #   noend        headers and body, then closes without END_REQUEST
 #   stderr       STDERR lines interleaved with STDOUT
+#   stderrflood  n= STDERR lines (default 150) "stderr flood NNN", each 17
+#                bytes, then a one-line body "flooded\n"
 #   overloaded   END_REQUEST with protocolStatus FCGI_OVERLOADED
 #   ctlheader    a header value with a control character
 #   badheader    a header name with a space in it
@@ -37,6 +39,8 @@
 #                closed on it, writes DIR/slow-ID.closed (id=ID)
 #   stall        headers and a line of body, then silence
 #   status       answers with Status: CODE (code=), body "status CODE"
+#   badstatus    answers with "Status: abc"
+#   badlength    answers with "Content-Length: nope"
 use strict;
 use warnings;
 
@@ -316,6 +320,13 @@ sub serve {
         }
         put($c, $out . end_request($id));
     }
+    elsif ($case eq 'stderrflood') {
+        my $n = $q{n} || 150;
+        my $out = stdout($id, $text);
+        $out .= stderr_rec($id, sprintf("stderr flood %03d\n", $_))
+            for 0 .. $n - 1;
+        put($c, $out . stdout($id, "flooded\n") . end_request($id));
+    }
     elsif ($case eq 'overloaded') {
         put($c, end_request($id, 0, 2));
     }
@@ -364,6 +375,15 @@ sub serve {
         my $code = $q{code} || 200;
         put($c, stdout($id, "Status: $code\r\nContent-Type: text/plain\r\n"
                             . "\r\nstatus $code\n") . end_request($id));
+    }
+    elsif ($case eq 'badstatus') {
+        put($c, stdout($id, "Status: abc\r\n${text}bad status\n")
+                . end_request($id));
+    }
+    elsif ($case eq 'badlength') {
+        put($c, stdout($id, "Content-Type: text/plain\r\n"
+                            . "Content-Length: nope\r\n\r\nbad length\n")
+                . end_request($id));
     }
     else {
         put($c, stdout($id, "Status: 400\r\n${text}unknown case $case\n")
