@@ -4,11 +4,14 @@
 #   ./build.sh deps      install the build and test packages (Debian, root)
 #   ./build.sh build     compile the module with apxs (-Wall -Wextra)
 #   ./build.sh install   build, then install it into httpd (apxs -i)
-#   ./build.sh test      deps + build + perl Makefile.PL + make test; as
+#   ./build.sh test [--asan]
+#                        deps + build + perl Makefile.PL + make test; as
 #                        root, the tests run as the unprivileged user
 #                        $FCGI_TEST_USER (default fcgitest, created if need be);
 #                        FCGI_TEST_FILES="t/x.t ..." runs only those files,
-#                        APACHE_TEST_PORT=N moves the test server off 8529
+#                        APACHE_TEST_PORT=N moves the test server off 8529;
+#                        --asan: the module built with ASan+UBSan, httpd run
+#                        with their runtimes, any report from the module fails
 #   ./build.sh demo      build and start a throwaway httpd on 127.0.0.1:8080
 #                        with PHP-FPM serving a small sample site
 #   ./build.sh fuzz [S]  build the libFuzzer harnesses in fuzz/ (ASan+UBSan)
@@ -46,8 +49,15 @@ deps() {
 
 build() {
     # apxs drives libtool; one .so from all sources, warnings on.
+    # FCGI_SANITIZE=1 builds with AddressSanitizer and UBSan.
+    sanitize=""
+    if [ -n "${FCGI_SANITIZE:-}" ]; then
+        sanitize="-Wc,-fsanitize=address,undefined -Wc,-fno-omit-frame-pointer
+                  -Wl,-fsanitize=address,undefined"
+        rm -rf modules/.libs
+    fi
     # shellcheck disable=SC2086
-    (cd modules && "$APXS" -Wc,-Wall -Wc,-Wextra -c -o mod_fastcgi_handler.la \
+    (cd modules && "$APXS" -Wc,-Wall -Wc,-Wextra $sanitize -c -o mod_fastcgi_handler.la \
         $(echo $SOURCES | sed 's|modules/||g')) >modules/build.log 2>&1 || {
         cat modules/build.log >&2; say "build.sh build: compiling failed"; exit 1; }
     if grep -E 'warning:|error:' modules/build.log >&2; then
@@ -104,6 +114,10 @@ fuzz() {
 }
 
 run_tests() {
+    if [ "${1:-}" = "--asan" ]; then
+        FCGI_SANITIZE=1
+        export FCGI_SANITIZE
+    fi
     deps
     build
     if [ "$(id -u)" = 0 ]; then
@@ -117,13 +131,48 @@ run_tests() {
         chown -R "$user" "$copy"
         chmod 755 "$copy"
         say "build.sh test: running the suite as $user in $copy"
-        exec runuser -u "$user" -- sh -c "cd '$copy' && ./build.sh test-as-user"
+        exec runuser -u "$user" -- sh -c "cd '$copy' && FCGI_SANITIZE='${FCGI_SANITIZE:-}' ./build.sh test-as-user"
     fi
     test_as_user
 }
 
+# With FCGI_SANITIZE, httpd runs with the sanitizer runtimes preloaded
+# (httpd itself is not instrumented; the module is) and reports go to
+# t/logs/sanitizer/.  Leak checking is off: httpd frees by pool, at exit.
+sanitizer_httpd() {
+    wrapper=$(pwd)/t/sanitizer-httpd
+    httpd="$("$APXS" -q SBINDIR)/$("$APXS" -q TARGET)"
+    mkdir -p t/logs/sanitizer
+    {
+        echo '#!/bin/sh'
+        echo "LD_PRELOAD='$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)'"
+        echo "ASAN_OPTIONS='detect_leaks=0:log_path=$(pwd)/t/logs/sanitizer/asan'"
+        echo "UBSAN_OPTIONS='print_stacktrace=1:log_path=$(pwd)/t/logs/sanitizer/ubsan'"
+        echo 'export LD_PRELOAD ASAN_OPTIONS UBSAN_OPTIONS'
+        echo "exec '$httpd' \"\$@\""
+    } >"$wrapper"
+    chmod +x "$wrapper"
+    echo "$wrapper"
+}
+
+# Any sanitizer report that involves the module fails the run.
+sanitizer_verdict() {
+    reports=$(ls t/logs/sanitizer/ 2>/dev/null | wc -l)
+    ours=$(grep -l -E 'mod_fastcgi_handler|fcgi_[a-z_]+\.c' t/logs/sanitizer/* 2>/dev/null || true)
+    if [ -n "$ours" ]; then
+        for f in $ours; do cat "$f" >&2; done
+        say "build.sh test --asan: sanitizer reports from the module: $ours"
+        exit 1
+    fi
+    say "build.sh test --asan: no sanitizer report from the module ($reports report files in all)"
+}
+
 test_as_user() {
-    perl Makefile.PL -apxs "$APXS" >/dev/null
+    if [ -n "${FCGI_SANITIZE:-}" ]; then
+        perl Makefile.PL -apxs "$APXS" -httpd "$(sanitizer_httpd)" >/dev/null
+    else
+        perl Makefile.PL -apxs "$APXS" >/dev/null
+    fi
     log=t/logs/make-test.out
     mkdir -p t/logs
     status=0
@@ -135,15 +184,18 @@ test_as_user() {
         say "build.sh test: FAILED (see $log and t/logs/error_log in $(pwd))"
         exit 1
     fi
+    if [ -n "${FCGI_SANITIZE:-}" ]; then
+        sanitizer_verdict
+    fi
 }
 
 case "${1:-}" in
     deps) deps ;;
     build) build ;;
     install) install_module ;;
-    test) run_tests ;;
+    test) shift; run_tests "$@" ;;
     test-as-user) build && test_as_user ;;
     demo) build && exec "$top/demo/run" ;;
     fuzz) shift; fuzz "$@" ;;
-    *) sed -n "2,17p" "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n "2,21p" "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -97,45 +97,11 @@ static void bucket_take_over(apr_bucket *b, apr_bucket *d)
     apr_bucket_free(d);
 }
 
-void fcgi_stream_abandon(fcgi_request *fr)
-{
-    if (fr->conn) {
-        fcgi_conn_close(fr->conn);
-    }
-    fr->done = 1;
-    stream_buf_release(fr);
-}
-
-/* Write a NUL-terminated copy of line to dst, control characters escaped,
- * so a backend cannot forge or garble error log lines. */
-static void escape_log_line(char *dst, apr_size_t dst_size,
-                            const char *line, apr_size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    char *d = dst, *end = dst + dst_size - 5;
-    apr_size_t i;
-
-    for (i = 0; i < len && d < end; i++) {
-        unsigned char c = (unsigned char)line[i];
-
-        if (c < 0x20 || c == 0x7f || c == '\\') {
-            *d++ = '\\';
-            *d++ = 'x';
-            *d++ = hex[c >> 4];
-            *d++ = hex[c & 15];
-        }
-        else {
-            *d++ = (char)c;
-        }
-    }
-    *d = '\0';
-}
-
+/* httpd escapes control characters in error log messages itself, so a
+ * backend cannot forge log lines through its STDERR. */
 static void stderr_log_line(fcgi_request *fr, const char *line,
                             apr_size_t len)
 {
-    char escaped[FCGI_STDERR_LINE_MAX * 4 + 8];
-
     if (len && line[len - 1] == '\r') {
         len--;
     }
@@ -144,10 +110,9 @@ static void stderr_log_line(fcgi_request *fr, const char *line,
         return;
     }
     fr->stderr_lines++;
-    escape_log_line(escaped, sizeof(escaped), line, len);
     ap_log_rerror(APLOG_MARK, fcgi_conf_stderr_level(fr->conf), 0, fr->r,
-                  "FCGI0500: stderr of " FCGI_HANDLER_PREFIX "%s: %s",
-                  fr->addr->spec, escaped);
+                  "FCGI0500: stderr of " FCGI_HANDLER_PREFIX "%s: %.*s",
+                  fr->addr->spec, (int)len, line);
 }
 
 /* STDERR arrives as a byte stream; log it a line at a time. */
@@ -187,7 +152,18 @@ static void stderr_finish(fcgi_request *fr)
                       APR_OFF_T_FMT " more bytes not logged (only the first "
                       "%d lines of a request are)", fr->addr->spec,
                       fr->stderr_dropped, FCGI_STDERR_MAX_LINES);
+        fr->stderr_dropped = 0;
     }
+}
+
+void fcgi_stream_abandon(fcgi_request *fr)
+{
+    stderr_finish(fr);
+    if (fr->conn) {
+        fcgi_conn_close(fr->conn);
+    }
+    fr->done = 1;
+    stream_buf_release(fr);
 }
 
 /* End the stream after tail: EOS, or an ERROR bucket and EOS. */
@@ -196,7 +172,6 @@ static void stream_end(fcgi_request *fr, apr_bucket *tail, int status)
     apr_bucket_alloc_t *list = tail->list;
     apr_bucket *e;
 
-    stderr_finish(fr);
     fcgi_stream_abandon(fr);
     if (status) {
         if (fr->headers_done) {
@@ -462,11 +437,9 @@ int fcgi_bucket_body_start(fcgi_request *fr, apr_bucket_brigade *bb,
 
             apr_bucket_split(e, (apr_size_t)fr->body_left);
             fr->body_left = 0;
-            if (!was_done) {
-                fcgi_request_log(fr, APLOG_ERR, 0, "FCGI0310: the backend "
-                                 "sent more body than its Content-Length; "
-                                 "the rest is dropped");
-            }
+            fcgi_request_log(fr, APLOG_ERR, 0, "FCGI0310: the backend sent "
+                             "more body than its Content-Length; the rest "
+                             "is dropped");
             /* Drop the rest of what was read and the FCGI bucket, up to
              * the end the bucket may already have put there. */
             while ((after = APR_BUCKET_NEXT(e)) != APR_BRIGADE_SENTINEL(bb)
