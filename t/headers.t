@@ -47,9 +47,9 @@ sub header_of {
 for my $how (qw(code header)) {
     my $res = raw_request(path => "/php/hdr_status.php?how=$how");
     is($res->{status}, 404,
-             "a script's 404 (PHP $how) reaches the client as 404");
+       "a script's 404 (PHP $how) reaches the client as 404");
     is($res->{body}, "the script says: no such thing here\n",
-             "the 404 (PHP $how) comes with the script's own body");
+       "the 404 (PHP $how) comes with the script's own body");
 }
 
 # --- custom headers, repeated headers, cookies, Content-Type ---------------
@@ -58,19 +58,19 @@ for my $how (qw(code header)) {
     my $res = raw_request(path => '/php/hdr_custom.php');
     is($res->{status}, 200, 'a script with many headers answers 200');
     is(header_of($res, 'X-Custom'), 'hello from PHP',
-             'a custom header reaches the client');
+       'a custom header reaches the client');
     is(header_of($res, 'X-Multi'), 'a, b',
-             'a header sent twice with different values arrives with both');
+       'a header sent twice with different values arrives with both');
     my @cookies = @{ $res->{headers}{'set-cookie'} || [] };
     is(scalar @cookies, 3, 'three cookies arrive as three Set-Cookie lines');
     is(join(' | ', sort @cookies),
-             'first=1; Path=/ | second=2; Path=/php | third=3; HttpOnly',
-             'each Set-Cookie line is one cookie, unchanged');
+       'first=1; Path=/ | second=2; Path=/php | third=3; HttpOnly',
+       'each Set-Cookie line is one cookie, unchanged');
     is(header_of($res, 'Content-Type'),
-             'application/x-hdr-test; charset=latin1',
-             'the Content-Type is the one the script set');
+       'application/x-hdr-test; charset=latin1',
+       'the Content-Type is the one the script set');
     is($res->{body}, "custom headers body\n",
-             'the body follows the headers');
+       'the body follows the headers');
 }
 
 # --- Location: local path, no Status = internal redirect -------------------
@@ -78,20 +78,20 @@ for my $how (qw(code header)) {
 {
     my $res = raw_request(path => '/php/hdr_redirect.php');
     is($res->{status}, 200,
-             'a local Location without Status gives the client 200, not a redirect');
+       'a local Location without Status gives the client 200, not a redirect');
     is($res->{body}, "target reached by GET\n",
-             "the client gets the Location target's content");
+       "the client gets the Location target's content");
     is(header_of($res, 'Location'), undef,
-             'an internal redirect shows the client no Location header');
+       'an internal redirect shows the client no Location header');
 
     $res = raw_request(method => 'POST', path => '/php/hdr_redirect.php',
                        headers => [['Content-Type',
                                     'application/x-www-form-urlencoded']],
                        body => 'a=1&b=2');
     is($res->{status}, 200,
-             'a POST answered with a local Location gives the client 200');
+       'a POST answered with a local Location gives the client 200');
     is($res->{body}, "target reached by GET\n",
-             'the internally redirected POST reaches the target as a GET');
+       'the internally redirected POST reaches the target as a GET');
 }
 
 # --- Location: absolute URL ------------------------------------------------
@@ -99,15 +99,15 @@ for my $how (qw(code header)) {
 {
     my $res = raw_request(path => '/php/hdr_absolute.php');
     is($res->{status}, 302,
-             'an absolute Location without Status gives the client a 302');
+       'an absolute Location without Status gives the client a 302');
     is(header_of($res, 'Location'), 'http://example.com/x',
-             'the 302 carries the Location the script sent');
+       'the 302 carries the Location the script sent');
 
     $res = raw_request(path => '/php/hdr_absolute.php?code=301');
     is($res->{status}, 301,
-             'an absolute Location with Status 301 stays a 301');
+       'an absolute Location with Status 301 stays a 301');
     is(header_of($res, 'Location'), 'http://example.com/x',
-             'the 301 carries the Location the script sent');
+       'the 301 carries the Location the script sent');
 }
 
 # --- HEAD -------------------------------------------------------------------
@@ -125,9 +125,9 @@ for my $how (qw(code header)) {
 {
     my $res = raw_request(path => '/php/hdr_length.php');
     is(header_of($res, 'Content-Length'), 1234,
-             "a script's Content-Length: 1234 reaches the client");
+       "a script's Content-Length: 1234 reaches the client");
     is(header_of($res, 'Transfer-Encoding'), undef,
-             'a response with a backend Content-Length is not chunked');
+       'a response with a backend Content-Length is not chunked');
     is(length $res->{body}, 1234, 'the client gets the 1234 bytes');
     is($res->{body}, ('0123456789' x 123) . '0123',
        "the 1234 bytes are the script's, in order");
@@ -141,12 +141,12 @@ for my $how (qw(code header)) {
     like($head, qr/^Content-Length: 10\r?$/mi,
          'a backend saying Content-Length 10 gives the client Content-Length 10');
     is($rest, 'l' x 10,
-             'a backend sending 100 bytes after saying 10: the client gets exactly 10');
+       'a backend sending 100 bytes after saying 10: the client gets exactly 10');
     my $log = wait_error_log($mark, qr/FCGI0310/);
     like($log, qr/FCGI0310/, 'the extra bytes are logged (FCGI0310)');
     my $ok = raw_request(path => '/backend?case=ok');
     is("$ok->{status} $ok->{body}", "200 ok\n",
-             'after a too-long body the backend still answers normally');
+       'after a too-long body the backend still answers normally');
 }
 
 # A backend that says 100 and sends 50: the client must be able to tell
@@ -167,7 +167,7 @@ for my $how (qw(code header)) {
     like($log, qr/FCGI0311/, 'the missing bytes are logged (FCGI0311)');
     my $ok = raw_request(path => '/backend?case=ok');
     is("$ok->{status} $ok->{body}", "200 ok\n",
-             'after a too-short body the backend still answers normally');
+       'after a too-short body the backend still answers normally');
 }
 
 # --- conditional GET -------------------------------------------------------
@@ -176,16 +176,16 @@ for my $how (qw(code header)) {
     my $date = 'Tue, 15 Nov 1994 12:45:26 GMT';
     my $res = raw_request(path => '/php/hdr_lastmod.php');
     is($res->{status}, 200,
-             'a page with a Last-Modified answers 200 to a plain GET');
+       'a page with a Last-Modified answers 200 to a plain GET');
     is(header_of($res, 'Last-Modified'), $date,
-             "the page's Last-Modified reaches the client");
+       "the page's Last-Modified reaches the client");
     is($res->{body}, "unchanged since 1994\n",
-             'the plain GET gets the body');
+       'the plain GET gets the body');
 
     $res = raw_request(path => '/php/hdr_lastmod.php',
                        headers => [['If-Modified-Since', $date]]);
     is($res->{status}, 304,
-             'If-Modified-Since equal to the Last-Modified gives 304');
+       'If-Modified-Since equal to the Last-Modified gives 304');
     my ($head, $rest) = wire(path => '/php/hdr_lastmod.php',
                              headers => [['If-Modified-Since', $date]]);
     is(length $rest, 0, 'the 304 has no body');
@@ -194,7 +194,7 @@ for my $how (qw(code header)) {
                        headers => [['If-Modified-Since',
                                     'Sun, 06 Nov 1994 08:49:37 GMT']]);
     is($res->{status}, 200,
-             'If-Modified-Since older than the Last-Modified gives 200');
+       'If-Modified-Since older than the Last-Modified gives 200');
     is($res->{body}, "unchanged since 1994\n",
-             'a page modified since the client\'s copy comes with its body');
+       'a page modified since the client\'s copy comes with its body');
 }
