@@ -15,7 +15,7 @@ use IO::Select ();
 use FcgiTest qw(raw_request http_connect http_request
                 error_log_mark wait_error_log);
 
-plan tests => 45;
+plan tests => 49;
 
 # One request on its own connection with "Connection: close": the head
 # of the response as text, and every byte the server sent after it (so
@@ -149,11 +149,29 @@ for my $how (qw(code header)) {
        'after a too-long body the backend still answers normally');
 }
 
-# A backend that says 100 and sends 50: the client must be able to tell
-# that the download broke, so the connection is cut.
+# A backend that says 100 and sends 50, all at once: nothing has gone out
+# when the module sees the response is short, so the client gets a 502.
 {
     my $mark = error_log_mark();
     my $res = raw_request(path => '/backend?case=clshort');
+    is($res->{status}, 502,
+       'a backend short of its Content-Length in one piece gives 502');
+    unlike($res->{body}, qr/s{50}/,
+           'the 502 carries none of the short body');
+    my $log = wait_error_log($mark, qr/FCGI0311/);
+    like($log, qr/FCGI0311: the backend's response is 50 bytes short/,
+         'the missing bytes are logged (FCGI0311)');
+    my $ok = raw_request(path => '/backend?case=ok');
+    is("$ok->{status} $ok->{body}", "200 ok\n",
+       'after a too-short body the backend still answers normally');
+}
+
+# The same when the backend ends the request only after the body went out:
+# the client must be able to tell that the download broke, so the
+# connection is cut.
+{
+    my $mark = error_log_mark();
+    my $res = raw_request(path => '/backend?case=clshort_late');
     is($res->{status}, 200, 'a backend short of its Content-Length: headers went out as 200');
     is(header_of($res, 'Content-Length'), 100,
        'a backend saying Content-Length 100 gives the client Content-Length 100');
@@ -164,7 +182,8 @@ for my $how (qw(code header)) {
     ok($res->{closed},
        'a backend short of its Content-Length: the server closes the connection');
     my $log = wait_error_log($mark, qr/FCGI0311/);
-    like($log, qr/FCGI0311/, 'the missing bytes are logged (FCGI0311)');
+    like($log, qr/FCGI0311: the backend ended the response 50 bytes short/,
+         'the missing bytes are logged (FCGI0311)');
     my $ok = raw_request(path => '/backend?case=ok');
     is("$ok->{status} $ok->{body}", "200 ok\n",
        'after a too-short body the backend still answers normally');

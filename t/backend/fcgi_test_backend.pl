@@ -33,7 +33,8 @@
 #   ctlheader    a header value with a control character
 #   badheader    a header name with a space in it
 #   nohdr        END_REQUEST without any STDOUT
-#   clshort      Content-Length: 100 with 50 bytes of body
+#   clshort      Content-Length: 100 with 50 bytes of body, all in one write
+#   clshort_late the same, but END_REQUEST comes 300 ms after the body
 #   cllong       Content-Length: 10 with 100 bytes of body
 #   slow         a line every 100 ms (n= lines); when the connection is
 #                closed on it, writes DIR/slow-ID.closed (id=ID)
@@ -345,6 +346,12 @@ sub serve {
         put($c, stdout($id, "Content-Type: text/plain\r\n"
                             . "Content-Length: 100\r\n\r\n" . ('s' x 50))
                 . end_request($id));
+    }
+    elsif ($case eq 'clshort_late') {
+        put($c, stdout($id, "Content-Type: text/plain\r\n"
+                            . "Content-Length: 100\r\n\r\n" . ('s' x 50)));
+        Time::HiRes::sleep(0.3);
+        put($c, end_request($id));
     }
     elsif ($case eq 'cllong') {
         put($c, stdout($id, "Content-Type: text/plain\r\n"
