@@ -177,7 +177,9 @@ test_as_user() {
     mkdir -p t/logs
     status=0
     # FCGI_TEST_FILES="t/a.t t/b.t" runs only those files.
-    make test ${FCGI_TEST_FILES:+TEST_FILES="$FCGI_TEST_FILES"} 2>&1 | tee "$log" || status=$?
+    # Verbose, so that a failed run (in CI, say) shows which assertion.
+    make test TEST_VERBOSE=1 ${FCGI_TEST_FILES:+TEST_FILES="$FCGI_TEST_FILES"} 2>&1 \
+        | tee "$log" || status=$?
     # Apache::Test can give up (a port in use, a server that died) without
     # failing make; only a summary that says so counts as a pass.
     if [ "$status" != 0 ] || ! grep -q '^All tests successful' "$log"; then
