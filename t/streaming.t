@@ -16,7 +16,7 @@ use IO::Uncompress::Gunzip ();
 use Time::HiRes ();
 use FcgiTest qw(raw_request http_connect http_request sockdir);
 
-plan tests => 27, need_module 'deflate';
+plan tests => 28, need_module 'deflate';
 
 # GET $path on a fresh connection and follow the body as it arrives: it
 # is de-chunked and, when gzip-encoded, inflated as it comes, so each
@@ -209,4 +209,9 @@ my @five = map { "line $_\n" } 1 .. 5;
     ok($res->{complete}, '10 000 one-byte records make a complete response');
     is($res->{body}, '0123456789' x 1000,
        '10 000 one-byte records make exactly the 10 000 digits, in order');
+    # The backend wrote them in one go: they go out as the few large
+    # writes they arrived in, not as a chunk (a flush) per record.
+    cmp_ok($res->{chunk_count}, '<=', 20,
+           "10 000 one-byte records written at once reach the client in "
+           . "a few large chunks ($res->{chunk_count}), not one per record");
 }

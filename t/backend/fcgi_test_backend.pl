@@ -11,7 +11,8 @@
 #   silent.sock     accepts and never reads nor answers
 #   refused.sock    a socket file nobody listens on (connect is refused)
 #   127.0.0.1:FULL  a listener whose queue is full: connects time out
-# and touches DIR/backend.ready when all are up.
+# and touches DIR/backend.ready when all are up.  DIR/open/ holds a file
+# per connection it has open (named for the process serving it).
 #
 # Cases (QUERY_STRING "case=NAME&..."), each answering one request:
 #   ok           a small text response
@@ -114,6 +115,7 @@ for (1 .. 8) {
     push @fillers, $c if $c;
 }
 
+mkdir "$dir/open";
 open my $ready, '>', "$dir/backend.ready" or die "$dir/backend.ready: $!";
 close $ready;
 
@@ -133,7 +135,15 @@ while (1) {
         }
         $SIG{CHLD} = 'DEFAULT';
         close $_ for @listeners;
+        # While this connection is open, DIR/open/PID says so: the suite
+        # checks that httpd leaves no backend connection open.
+        my $marker = "$dir/open/$$";
+        if (open(my $m, '>', $marker)) {
+            close $m;
+        }
         serve($c, $role);
+        close $c;
+        unlink $marker;
         POSIX::_exit(0);
     }
 }
@@ -253,7 +263,8 @@ sub serve {
         return;
     }
     if ($role eq 'silent') {
-        Time::HiRes::sleep(600);
+        # Take the request in, answer nothing, until httpd hangs up.
+        wait_for_close($c);
         return;
     }
     my ($p, $stdin, $id) = read_request($c);

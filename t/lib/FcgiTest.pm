@@ -74,7 +74,7 @@ sub http_request {
 #   complete (the body ended as its framing says), closed (the server
 #   closed the connection), chunks ([time since $opt{t0}, bytes] for each
 #   read, when t0 is given), first_body_at (seconds from t0 to the first
-#   body byte).
+#   body byte), chunk_count (chunks of a chunked body, the last aside).
 # %opt: head (a HEAD request: no body), t0, timeout (seconds, default 30).
 sub read_response {
     my ($sock, %opt) = @_;
@@ -82,7 +82,7 @@ sub read_response {
     my $sel = IO::Select->new($sock);
     my $buf = '';
     my %res = (headers => {}, body => '', complete => 0, closed => 0,
-               chunks => []);
+               chunks => [], chunk_count => 0);
     my $body_start;
     my $fill = sub {
         return 0 unless $sel->can_read($timeout);
@@ -125,6 +125,7 @@ sub read_response {
             $first_body->();
             $buf =~ s/^([0-9a-fA-F]+)[^\r]*\r\n// or return \%res;
             my $size = hex $1;
+            $res{chunk_count}++ if $size;
             if ($size == 0) {
                 while ($buf !~ /\r\n/) {
                     $fill->() or return \%res;
