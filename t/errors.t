@@ -89,6 +89,16 @@ my @cases = (
         sent   => '[1-9]\d*', received => '0',
         secs   => [0.8, 1.9],
     },
+    {   what   => 'a backend that does not read an 8 MiB request body (FcgiIOTimeout 1s)',
+        path   => '/fail/deaf',
+        method => 'POST',
+        body   => 'b' x (8 << 20),
+        status => 504,
+        says   => qr/ FCGI0211: the backend did not take the request body within FcgiIOTimeout/,
+        addr   => "fcgi:$dir/deaf.sock", phase => 'stdin',
+        sent   => '[1-9]\d*', received => '0',
+        secs   => [0.8, 3],
+    },
     {   what   => 'a backend that reads the request and hangs (FcgiIOTimeout 2s)',
         path   => '/backend?case=hang',
         status => 504,
@@ -242,7 +252,9 @@ for my $c (@cases) {
     my $what = $c->{what};
     my $mark = error_log_mark();
     my $t0 = Time::HiRes::time();
-    my $res = raw_request(path => $c->{path}, timeout => 10);
+    my $res = raw_request(path => $c->{path}, timeout => 10,
+                          map { exists $c->{$_} ? ($_ => $c->{$_}) : () }
+                              qw(method body));
     my $secs = Time::HiRes::time() - $t0;
     my $log = wait_error_log($mark, qr/ FCGI0[1-4]\d\d: /);
     my @lines = fcgi_lines($log);

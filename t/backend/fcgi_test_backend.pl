@@ -8,7 +8,8 @@
 # Listens on (and creates, in DIR):
 #   backend.sock, 127.0.0.1:PORT, [::1]:PORT   requests, dispatched on ?case=
 #   close.sock      accepts and closes at once, before reading anything
-#   silent.sock     accepts and never reads nor answers
+#   silent.sock     accepts, takes the request in, never answers
+#   deaf.sock       accepts, never reads (writes to it block) nor answers
 #   refused.sock    a socket file nobody listens on (connect is refused)
 #   127.0.0.1:FULL  a listener whose queue is full: connects time out
 # and touches DIR/backend.ready when all are up.  DIR/open/ holds a file
@@ -48,6 +49,7 @@ use warnings;
 
 use Digest::SHA ();
 use Getopt::Long ();
+use IO::Poll qw(POLLHUP POLLERR);
 use IO::Select ();
 use IO::Socket::INET ();
 use IO::Socket::IP ();
@@ -85,6 +87,7 @@ sub add_listener {
 add_listener(unix_listener("$dir/backend.sock"), 'dispatch');
 add_listener(unix_listener("$dir/close.sock"), 'close');
 add_listener(unix_listener("$dir/silent.sock"), 'silent');
+add_listener(unix_listener("$dir/deaf.sock"), 'deaf');
 add_listener(IO::Socket::INET->new(LocalAddr => '127.0.0.1',
                                    LocalPort => $port, Listen => 128,
                                    ReuseAddr => 1)
@@ -260,6 +263,17 @@ sub serve {
     my ($c, $role) = @_;
     if ($role eq 'close') {
         close $c;
+        return;
+    }
+    if ($role eq 'deaf') {
+        # Never read: the request piles up in the socket buffers until
+        # httpd's writes block.  Leave when httpd hangs up.
+        my $poll = IO::Poll->new;
+        $poll->mask($c => POLLHUP);
+        for (1 .. 600) {
+            $poll->poll(1);
+            last if $poll->events($c) & (POLLHUP | POLLERR);
+        }
         return;
     }
     if ($role eq 'silent') {
