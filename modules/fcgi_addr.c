@@ -1,38 +1,17 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
 /*
- * fcgi_addr.c: parsing, resolving and caching backend addresses (see
- * fcgi_addr.h).
+ * fcgi_addr.c: parsing and resolving backend addresses (see fcgi_addr.h).
  */
 
 #include <arpa/inet.h>
 #include <string.h>
 #include <sys/un.h>
 
-#include "apr_hash.h"
 #include "apr_lib.h"
 #include "apr_strings.h"
-#include "apr_thread_mutex.h"
 
 #include "fcgi_addr.h"
-
-/* Handler names can be computed per request (SetHandler takes an
- * expression), so the cache is bounded; past this, addresses are parsed
- * per request instead of growing the process without limit. */
-#define FCGI_ADDR_CACHE_MAX 512
-
-struct fcgi_addr_cache {
-    apr_pool_t *pool;
-    apr_hash_t *entries;          /* spec -> fcgi_addr_entry */
-#if APR_HAS_THREADS
-    apr_thread_mutex_t *mutex;
-#endif
-};
-
-typedef struct {
-    fcgi_addr addr;
-    const char *error;            /* a parse error, remembered */
-} fcgi_addr_entry;
 
 static const char *parse_port(const char *s, apr_port_t *port)
 {
@@ -135,59 +114,4 @@ apr_status_t fcgi_addr_resolve(fcgi_addr *addr, apr_pool_t *p)
     }
     return apr_sockaddr_info_get(&addr->sa, addr->host, APR_UNSPEC,
                                  addr->port, 0, p);
-}
-
-fcgi_addr_cache *fcgi_addr_cache_create(apr_pool_t *p)
-{
-    fcgi_addr_cache *cache = apr_pcalloc(p, sizeof(*cache));
-
-    cache->pool = p;
-    cache->entries = apr_hash_make(p);
-#if APR_HAS_THREADS
-    apr_thread_mutex_create(&cache->mutex, APR_THREAD_MUTEX_DEFAULT, p);
-#endif
-    return cache;
-}
-
-apr_status_t fcgi_addr_cache_get(fcgi_addr_cache *cache, const char *spec,
-                                 const fcgi_addr **addr, const char **errmsg,
-                                 apr_pool_t *request_pool)
-{
-    fcgi_addr_entry *entry;
-    apr_status_t rv = APR_SUCCESS;
-    apr_pool_t *p = cache->pool;
-
-#if APR_HAS_THREADS
-    apr_thread_mutex_lock(cache->mutex);
-#endif
-    entry = apr_hash_get(cache->entries, spec, APR_HASH_KEY_STRING);
-    if (!entry) {
-        if (apr_hash_count(cache->entries) >= FCGI_ADDR_CACHE_MAX) {
-            p = request_pool;
-        }
-        entry = apr_pcalloc(p, sizeof(*entry));
-        spec = apr_pstrdup(p, spec);
-        entry->error = fcgi_addr_parse(spec, &entry->addr, p);
-        if (p == cache->pool) {
-            apr_hash_set(cache->entries, spec, APR_HASH_KEY_STRING, entry);
-        }
-    }
-    if (entry->error) {
-        *errmsg = entry->error;
-        rv = APR_EINVAL;
-    }
-    else if (!entry->addr.sa) {
-        /* Not resolved yet, or the resolver failed last time: try now. */
-        rv = fcgi_addr_resolve(&entry->addr, p);
-        if (rv != APR_SUCCESS) {
-            entry->addr.sa = NULL;
-            *errmsg = apr_psprintf(request_pool, "cannot resolve the host "
-                                   "of '" FCGI_HANDLER_PREFIX "%s'", spec);
-        }
-    }
-#if APR_HAS_THREADS
-    apr_thread_mutex_unlock(cache->mutex);
-#endif
-    *addr = &entry->addr;
-    return rv;
 }

@@ -2,11 +2,8 @@
 
 /*
  * fcgi_addr.h: backend addresses, the part of the handler name after
- * "fcgi:".
- *
- * Parsing is pure (fuzz/ drives it); the per-process cache makes sure each
- * distinct handler string is parsed and resolved once per process, not
- * once per request.
+ * "fcgi:".  Parsing is pure (fuzz/ drives it); fcgi_backend.c calls it
+ * once per distinct handler name and process.
  */
 
 #ifndef FCGI_ADDR_H
@@ -37,19 +34,5 @@ const char *fcgi_addr_parse(const char *spec, fcgi_addr *addr,
 
 /* Resolve a parsed address (names through the resolver). */
 apr_status_t fcgi_addr_resolve(fcgi_addr *addr, apr_pool_t *p);
-
-typedef struct fcgi_addr_cache fcgi_addr_cache;
-
-fcgi_addr_cache *fcgi_addr_cache_create(apr_pool_t *p);
-
-/*
- * The parsed and resolved address for spec.  Parse failures are
- * remembered (the string will not get better); resolver failures are not
- * (the name may resolve next time).  On failure *errmsg says why, from
- * request_pool.  Thread-safe.
- */
-apr_status_t fcgi_addr_cache_get(fcgi_addr_cache *cache, const char *spec,
-                                 const fcgi_addr **addr, const char **errmsg,
-                                 apr_pool_t *request_pool);
 
 #endif /* FCGI_ADDR_H */

@@ -268,6 +268,11 @@ int fcgi_body_is_empty(const fcgi_body *body)
            || (body->kind == FCGI_BODY_SPOOLED && body->length == 0);
 }
 
+int fcgi_body_is_replayable(const fcgi_body *body)
+{
+    return body->kind != FCGI_BODY_STREAM;
+}
+
 static int send_streamed(fcgi_request *fr, stdin_writer *w)
 {
     apr_bucket_brigade *bb = apr_brigade_create(fr->r->pool,

@@ -32,6 +32,10 @@ int fcgi_body_prepare(fcgi_request *fr, fcgi_body **body,
 /* Nonzero when there is no body to send. */
 int fcgi_body_is_empty(const fcgi_body *body);
 
+/* Nonzero when the body can be sent again (none, or spooled): what a
+ * retry on a new connection needs once the body has gone out. */
+int fcgi_body_is_replayable(const fcgi_body *body);
+
 /*
  * Send the body as STDIN records, then the empty record that ends STDIN.
  * Returns OK, or an HTTP status when the client failed us (the backend

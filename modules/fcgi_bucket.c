@@ -156,23 +156,52 @@ static void stderr_finish(fcgi_request *fr)
     }
 }
 
-void fcgi_stream_abandon(fcgi_request *fr)
+void fcgi_stream_release(fcgi_request *fr, int keep)
 {
     stderr_finish(fr);
     if (fr->conn) {
-        fcgi_conn_close(fr->conn);
+        fcgi_backend_release(fr->backend, fr->conn, keep);
+        fr->conn = NULL;
     }
     fr->done = 1;
     stream_buf_release(fr);
 }
 
-/* End the stream after tail: EOS, or an ERROR bucket and EOS. */
-static void stream_end(fcgi_request *fr, apr_bucket *tail, int status)
+/* How long a backend has to end an aborted request on a kept
+ * connection before the connection is closed instead. */
+#define FCGI_ABORT_DRAIN apr_time_from_msec(100)
+
+void fcgi_stream_finish_early(fcgi_request *fr)
+{
+    int keep = 0;
+
+    if (fr->done) {
+        return;
+    }
+    if (fr->conn && fr->keep_conn) {
+        apr_status_t rv = fcgi_conn_abort_request(fr->conn, &fr->parser,
+                                                  FCGI_ABORT_DRAIN);
+
+        keep = rv == APR_SUCCESS;
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, fr->r, "FCGI0330: response "
+                      "of " FCGI_HANDLER_PREFIX "%s not read to its end; "
+                      "the backend %s", fr->addr->spec,
+                      keep ? "ended the request: the connection is kept"
+                           : "did not end it promptly: the connection is "
+                             "closed");
+    }
+    fcgi_stream_release(fr, keep);
+}
+
+/* End the stream after tail: EOS, or an ERROR bucket and EOS.  The
+ * connection is kept only after a complete, clean END_REQUEST. */
+static void stream_end(fcgi_request *fr, apr_bucket *tail, int status,
+                       int clean_end)
 {
     apr_bucket_alloc_t *list = tail->list;
     apr_bucket *e;
 
-    fcgi_stream_abandon(fr);
+    fcgi_stream_release(fr, !status && clean_end && fr->keep_conn);
     if (status) {
         if (fr->headers_done) {
             /* Maybe too late for an error page.  A 502 ERROR bucket is how
@@ -198,7 +227,7 @@ static void stream_fail(fcgi_request *fr, apr_bucket *tail, int status,
     fcgi_request_log(fr, APLOG_ERR, rv, "%s%s", what,
                      fr->headers_done ? "; the response to the client is "
                      "cut off" : "");
-    stream_end(fr, tail, status);
+    stream_end(fr, tail, status, 0);
 }
 
 /* Hand on a STDOUT slice after tail, cut at the announced Content-Length.
@@ -227,15 +256,16 @@ static apr_bucket *stream_stdout(fcgi_request *fr, apr_bucket *tail,
         fr->phase = FCGI_PHASE_BODY;
         fcgi_request_log(fr, APLOG_ERR, 0, "FCGI0310: the backend sent more "
                          "body than its Content-Length; the rest is dropped");
-        stream_end(fr, tail, 0);
+        stream_end(fr, tail, 0, 0);
         return NULL;
     }
     return tail;
 }
 
-/* END_REQUEST: the response is complete, unless the backend refused it. */
+/* END_REQUEST: the response is complete, unless the backend refused it.
+ * clean_end: nothing came after it (the connection can serve again). */
 static void stream_finish(fcgi_request *fr, apr_bucket *tail,
-                          const fcgi_event *ev)
+                          const fcgi_event *ev, int clean_end)
 {
     if (ev->protocol_status == FCGI_OVERLOADED) {
         stream_fail(fr, tail, HTTP_SERVICE_UNAVAILABLE, 0, "FCGI0320: the "
@@ -263,7 +293,7 @@ static void stream_finish(fcgi_request *fr, apr_bucket *tail,
                       "END_REQUEST from " FCGI_HANDLER_PREFIX "%s, "
                       "appStatus %u", fr->addr->spec,
                       (unsigned)ev->app_status);
-        stream_end(fr, tail, 0);
+        stream_end(fr, tail, 0, clean_end);
     }
 }
 
@@ -303,7 +333,7 @@ static apr_bucket *stream_parse(fcgi_request *fr, apr_bucket *b,
             stderr_collect(fr, ev.data, ev.len);
             break;
         case FCGI_EVENT_END:
-            stream_finish(fr, tail, &ev);
+            stream_finish(fr, tail, &ev, *pos == fr->buf_filled);
             return NULL;
         case FCGI_EVENT_NONE:
             break;
@@ -346,6 +376,9 @@ static apr_status_t fcgi_bucket_read(apr_bucket *b, const char **str,
         }
         mode = APR_NONBLOCK_READ;
         if (rv == APR_SUCCESS) {
+            if (!fr->received) {
+                fcgi_backend_answer_started(fr->backend, fr->conn);
+            }
             fr->received += n;
             fr->buf_filled += n;
             if (!(tail = stream_parse(fr, b, &pos))) {
@@ -357,7 +390,15 @@ static apr_status_t fcgi_bucket_read(apr_bucket *b, const char **str,
             continue;
         }
         tail = b;
-        if (APR_STATUS_IS_EOF(rv)) {
+        if (fr->retry_ok && !fr->received
+            && (APR_STATUS_IS_EOF(rv) || APR_STATUS_IS_ECONNRESET(rv)
+                || APR_STATUS_IS_EPIPE(rv))) {
+            /* A kept connection the backend had closed meanwhile: nothing
+             * was lost, the handler tries again on a new one. */
+            fr->retry = 1;
+            stream_end(fr, b, HTTP_BAD_GATEWAY, 0);
+        }
+        else if (APR_STATUS_IS_EOF(rv)) {
             stream_fail(fr, b, HTTP_BAD_GATEWAY, 0,
                         fcgi_parser_between_records(&fr->parser)
                         ? "FCGI0302: the backend closed the connection "
@@ -395,15 +436,12 @@ static apr_status_t fcgi_bucket_read(apr_bucket *b, const char **str,
     return APR_SUCCESS;
 }
 
+/* Nothing to free: the stream belongs to the request.  A response
+ * dropped before its end is finished by the handler, which always gets
+ * control back after passing it down (fcgi_stream_finish_early()). */
 static void fcgi_bucket_destroy(void *data)
 {
-    fcgi_request *fr = data;
-
-    /* The response was dropped before its end: nobody will read the
-     * backend again, so do not keep it waiting. */
-    if (!fr->done) {
-        fcgi_stream_abandon(fr);
-    }
+    (void)data;
 }
 
 apr_bucket *fcgi_bucket_create(fcgi_request *fr, apr_bucket_alloc_t *list)
@@ -447,7 +485,7 @@ int fcgi_bucket_body_start(fcgi_request *fr, apr_bucket_brigade *bb,
                 apr_bucket_delete(after);
             }
             if (!was_done) {
-                stream_end(fr, e, 0);
+                stream_end(fr, e, 0, 0);
             }
             return OK;
         }

@@ -38,8 +38,15 @@ apr_bucket *fcgi_bucket_create(fcgi_request *fr, apr_bucket_alloc_t *list);
 int fcgi_bucket_body_start(fcgi_request *fr, apr_bucket_brigade *bb,
                            apr_bucket *from);
 
-/* Stop reading the response: close the backend connection.  For a
- * response dropped on purpose (a redirect) or a client that went away. */
-void fcgi_stream_abandon(fcgi_request *fr);
+/* Give the connection back to the pool: kept for another request when
+ * `keep`, closed otherwise.  Logs what STDERR had left. */
+void fcgi_stream_release(fcgi_request *fr, int keep);
+
+/*
+ * The response was not read to its end (a redirect or 304 replaced it,
+ * the client went away): with FCGI_KEEP_CONN, abort the request and keep
+ * the connection if the backend ends it promptly; close it otherwise.
+ */
+void fcgi_stream_finish_early(fcgi_request *fr);
 
 #endif /* FCGI_BUCKET_H */

@@ -8,8 +8,11 @@
  */
 
 #include "httpd.h"
+#include <stdlib.h>
+
 #include "apr_lib.h"
 #include "apr_strings.h"
+#include "http_config.h"
 #include "http_log.h"
 
 #include "fcgi_config.h"
@@ -22,6 +25,9 @@ void *fcgi_dir_conf_create(apr_pool_t *p, char *dir)
     conf->connect_timeout = -1;
     conf->io_timeout = -1;
     conf->stderr_level = -1;
+    conf->keep_conn = -1;
+    conf->queue_timeout = -1;
+    conf->max_conns = 0;
     return conf;
 }
 
@@ -36,13 +42,20 @@ void *fcgi_dir_conf_merge(apr_pool_t *p, void *basev, void *addv)
                                             : base->io_timeout;
     conf->stderr_level = add->stderr_level >= 0 ? add->stderr_level
                                                 : base->stderr_level;
+    conf->keep_conn = add->keep_conn >= 0 ? add->keep_conn : base->keep_conn;
+    conf->queue_timeout = add->queue_timeout >= 0 ? add->queue_timeout
+                                                  : base->queue_timeout;
+    conf->max_conns = add->max_conns ? add->max_conns : base->max_conns;
     return conf;
 }
 
 void *fcgi_server_conf_create(apr_pool_t *p, server_rec *s)
 {
+    fcgi_server_conf *conf = apr_pcalloc(p, sizeof(*conf));
+
     (void)s;
-    return apr_pcalloc(p, sizeof(fcgi_server_conf));
+    conf->idle_timeout = -1;
+    return conf;
 }
 
 apr_interval_time_t fcgi_conf_connect_timeout(const fcgi_dir_conf *conf)
@@ -61,6 +74,22 @@ int fcgi_conf_stderr_level(const fcgi_dir_conf *conf)
 {
     return conf->stderr_level >= 0 ? conf->stderr_level
                                    : FCGI_DEFAULT_STDERR_LEVEL;
+}
+
+int fcgi_conf_keep_conn(const fcgi_dir_conf *conf)
+{
+    return conf->keep_conn != 0;
+}
+
+int fcgi_conf_max_conns(const fcgi_dir_conf *conf)
+{
+    return conf->max_conns;
+}
+
+apr_interval_time_t fcgi_conf_queue_timeout(const fcgi_dir_conf *conf)
+{
+    return conf->queue_timeout >= 0 ? conf->queue_timeout
+                                    : FCGI_DEFAULT_QUEUE_TIMEOUT;
 }
 
 /*
@@ -105,8 +134,11 @@ const char *fcgi_duration_parse(const char *arg, apr_interval_time_t *t)
     return NULL;
 }
 
-/* cmd->info of FcgiConnectTimeout: which field set_duration() sets. */
+/* cmd->info of the duration directives: which field set_duration() sets. */
 static const char connect_key[] = "connect";
+static const char io_key[] = "io";
+static const char queue_key[] = "queue";
+static const char idle_key[] = "idle";
 
 static const char *set_duration(cmd_parms *cmd, void *confv, const char *arg)
 {
@@ -122,9 +154,50 @@ static const char *set_duration(cmd_parms *cmd, void *confv, const char *arg)
     if (cmd->info == connect_key) {
         conf->connect_timeout = t;
     }
-    else {
+    else if (cmd->info == io_key) {
         conf->io_timeout = t;
     }
+    else if (cmd->info == queue_key) {
+        conf->queue_timeout = t;
+    }
+    else {
+        /* A property of each backend's pool in the process: server-wide. */
+        fcgi_server_conf *sconf =
+            ap_get_module_config(cmd->server->module_config,
+                                 &fastcgi_handler_module);
+        const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+        if (err) {
+            return err;
+        }
+        sconf->idle_timeout = t;
+    }
+    return NULL;
+}
+
+static const char *set_max_conns(cmd_parms *cmd, void *confv, const char *arg)
+{
+    fcgi_dir_conf *conf = confv;
+    char *end;
+    long n;
+
+    n = strtol(arg, &end, 10);
+    if (*end || end == arg || n < 1 || n > 100000) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of "
+                            "connections; write a whole number from 1, e.g. "
+                            "%s 4 (per backend and httpd process)",
+                            cmd->cmd->name, arg, cmd->cmd->name);
+    }
+    conf->max_conns = (int)n;
+    return NULL;
+}
+
+static const char *set_keep_conn(cmd_parms *cmd, void *confv, int on)
+{
+    fcgi_dir_conf *conf = confv;
+
+    (void)cmd;
+    conf->keep_conn = on;
     return NULL;
 }
 
@@ -149,7 +222,7 @@ const command_rec fcgi_directives[] = {
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                   "How long to wait for a connection to the FastCGI backend "
                   "(e.g. 500ms, 5s; default 5s)"),
-    AP_INIT_TAKE1("FcgiIOTimeout", set_duration, NULL,
+    AP_INIT_TAKE1("FcgiIOTimeout", set_duration, (void *)io_key,
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                   "How long the backend may take to accept a write or send "
                   "data (e.g. 30s, 2m; default: the server's Timeout)"),
@@ -157,5 +230,21 @@ const command_rec fcgi_directives[] = {
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                   "Error log level of the backend's STDERR lines "
                   "(default warn)"),
+    AP_INIT_FLAG("FcgiKeepConn", set_keep_conn, NULL,
+                 RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                 "Keep connections to the backend open between requests "
+                 "(FCGI_KEEP_CONN; default On)"),
+    AP_INIT_TAKE1("FcgiQueueTimeout", set_duration, (void *)queue_key,
+                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                  "How long a request waits for a connection when "
+                  "FcgiMaxConns are busy, before a 503 (default 3s)"),
+    AP_INIT_TAKE1("FcgiMaxConns", set_max_conns, NULL,
+                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                  "Connections to the backend per httpd process, busy and "
+                  "idle (default: threads per process, at most 8)"),
+    AP_INIT_TAKE1("FcgiIdleTimeout", set_duration, (void *)idle_key,
+                  RSRC_CONF,
+                  "How long an unused connection is kept open (server "
+                  "config only; default 2s)"),
     { NULL }
 };

@@ -1,25 +1,31 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
 /*
- * fcgi_conn.c: the connection to a backend (see fcgi_conn.h).
+ * fcgi_conn.c: one connection to a backend (see fcgi_conn.h).
  *
  * APR does the hard parts: apr_socket_connect() with a positive timeout
  * is a non-blocking connect plus poll, and a socket with a timeout does
  * its own waiting on EAGAIN.  What is left is trying every address a name
- * resolved to, and the partial-write bookkeeping of writev.
+ * resolved to, the partial-write bookkeeping of writev, and draining an
+ * aborted request.
  */
 
 #include "fcgi_conn.h"
 
 apr_status_t fcgi_conn_open(fcgi_conn **connp, const fcgi_addr *addr,
                             apr_interval_time_t connect_timeout,
-                            apr_interval_time_t io_timeout, apr_pool_t *p)
+                            apr_pool_t *parent)
 {
     apr_sockaddr_t *sa;
     apr_socket_t *sock = NULL;
     apr_status_t rv = APR_EINVAL;
+    apr_pool_t *p;
     fcgi_conn *conn;
 
+    if ((rv = apr_pool_create(&p, parent)) != APR_SUCCESS) {
+        return rv;
+    }
+    apr_pool_tag(p, "fcgi_conn");
     for (sa = addr->sa; sa; sa = sa->next) {
         int tcp = sa->family != APR_UNIX;
 
@@ -46,16 +52,31 @@ apr_status_t fcgi_conn_open(fcgi_conn **connp, const fcgi_addr *addr,
         }
     }
     if (!sock) {
+        apr_pool_destroy(p);
         return rv;
     }
-    apr_socket_timeout_set(sock, io_timeout);
 
-    conn = apr_palloc(p, sizeof(*conn));
+    conn = apr_pcalloc(p, sizeof(*conn));
+    conn->pool = p;
     conn->sock = sock;
-    conn->addr = addr;
-    conn->io_timeout = io_timeout;
     *connp = conn;
     return APR_SUCCESS;
+}
+
+void fcgi_conn_set_timeout(fcgi_conn *conn, apr_interval_time_t io_timeout)
+{
+    conn->io_timeout = io_timeout;
+    apr_socket_timeout_set(conn->sock, io_timeout);
+}
+
+int fcgi_conn_is_alive(fcgi_conn *conn)
+{
+    int at_eof = 1;
+
+    /* An idle FastCGI connection has nothing to read: readable means the
+     * backend closed it (EOF) or broke the protocol. */
+    return apr_socket_atreadeof(conn->sock, &at_eof) == APR_SUCCESS
+           && !at_eof;
 }
 
 apr_status_t fcgi_conn_writev(fcgi_conn *conn, struct iovec *vec, int nvec,
@@ -99,10 +120,51 @@ apr_status_t fcgi_conn_read(fcgi_conn *conn, char *buf, apr_size_t *len,
     return apr_socket_recv(conn->sock, buf, len);
 }
 
+apr_status_t fcgi_conn_abort_request(fcgi_conn *conn, fcgi_parser *parser,
+                                     apr_interval_time_t bound)
+{
+    unsigned char abort_rec[AP_FCGI_HEADER_LEN];
+    apr_time_t deadline = apr_time_now() + bound;
+    apr_size_t len = sizeof(abort_rec);
+    apr_status_t rv;
+    char buf[8192];
+
+    fcgi_record_header_write(abort_rec, AP_FCGI_ABORT_REQUEST,
+                             FCGI_REQUEST_ID, 0, 0);
+    apr_socket_timeout_set(conn->sock, bound);
+    rv = apr_socket_send(conn->sock, (const char *)abort_rec, &len);
+
+    while (rv == APR_SUCCESS && parser->state != FCGI_PARSE_DONE) {
+        apr_interval_time_t left = deadline - apr_time_now();
+        apr_size_t n = sizeof(buf), pos = 0;
+
+        if (left <= 0) {
+            rv = APR_TIMEUP;
+            break;
+        }
+        apr_socket_timeout_set(conn->sock, left);
+        if ((rv = apr_socket_recv(conn->sock, buf, &n)) != APR_SUCCESS) {
+            break;
+        }
+        while (pos < n && rv == APR_SUCCESS
+               && parser->state != FCGI_PARSE_DONE) {
+            fcgi_event ev;
+            apr_size_t used;
+
+            rv = fcgi_parser_feed(parser, buf + pos, n - pos, &used, &ev);
+            pos += used;
+        }
+        if (pos < n) {
+            /* Bytes after END_REQUEST: the connection is not clean. */
+            rv = APR_EGENERAL;
+        }
+    }
+    apr_socket_timeout_set(conn->sock, conn->io_timeout);
+    return rv;
+}
+
 void fcgi_conn_close(fcgi_conn *conn)
 {
-    if (conn->sock) {
-        apr_socket_close(conn->sock);
-        conn->sock = NULL;
-    }
+    /* The socket is closed by its pool's cleanup. */
+    apr_pool_destroy(conn->pool);
 }

@@ -1,8 +1,12 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE). */
 
 /*
- * fcgi_conn.h: the connection to a backend: connecting with a deadline,
- * and moving bytes with the I/O timeout.
+ * fcgi_conn.h: one connection to a backend: connecting with a deadline,
+ * moving bytes with the I/O timeout, telling whether a kept connection is
+ * still good, and ending a request early without losing the connection.
+ *
+ * A connection has its own memory pool, so that it can outlive the
+ * request that opened it (fcgi_backend.c keeps it for the next one).
  */
 
 #ifndef FCGI_CONN_H
@@ -12,18 +16,38 @@
 #include "apr_buckets.h"
 
 #include "fcgi_addr.h"
+#include "fcgi_proto.h"
 
-typedef struct {
+typedef struct fcgi_conn fcgi_conn;
+
+struct fcgi_conn {
+    apr_pool_t *pool;             /* the connection's own; the socket's */
     apr_socket_t *sock;
-    const fcgi_addr *addr;
     apr_interval_time_t io_timeout;
-} fcgi_conn;
+    apr_time_t idle_since;        /* when it was last put back */
+    apr_uint32_t uses;            /* requests started on it */
+    int reused;                   /* this request got it from the pool */
+    fcgi_conn *next;              /* in its backend's idle list */
+    /* While busy (fcgi_backend.c): in the backend's busy list, and when
+     * the request went out if no byte of the answer has come back yet. */
+    fcgi_conn *busy_prev, *busy_next;
+    apr_time_t sent_at;
+    int awaiting;
+};
 
 /* Connect to addr (each resolved address in turn), with a non-blocking
- * connect bounded by connect_timeout.  The socket lives in p. */
+ * connect bounded by connect_timeout.  The connection's pool is a new
+ * subpool of parent (which must be safe to use from any thread). */
 apr_status_t fcgi_conn_open(fcgi_conn **conn, const fcgi_addr *addr,
                             apr_interval_time_t connect_timeout,
-                            apr_interval_time_t io_timeout, apr_pool_t *p);
+                            apr_pool_t *parent);
+
+/* The I/O timeout of the request now using the connection. */
+void fcgi_conn_set_timeout(fcgi_conn *conn, apr_interval_time_t io_timeout);
+
+/* Whether a connection that sat idle is still usable: the backend has not
+ * closed it, nor sent anything unasked. */
+int fcgi_conn_is_alive(fcgi_conn *conn);
 
 /* Write all of vec (which is consumed: entries are advanced in place),
  * waiting at most io_timeout each time the backend stops accepting.
@@ -37,6 +61,16 @@ apr_status_t fcgi_conn_writev(fcgi_conn *conn, struct iovec *vec, int nvec,
 apr_status_t fcgi_conn_read(fcgi_conn *conn, char *buf, apr_size_t *len,
                             apr_read_type_e block);
 
+/*
+ * End the request on the connection early: send FCGI_ABORT_REQUEST and
+ * read (discarding) until its END_REQUEST, for at most `bound`.  The
+ * parser is the request's, wherever it stands.  APR_SUCCESS means the
+ * backend cooperated and the connection can serve another request.
+ */
+apr_status_t fcgi_conn_abort_request(fcgi_conn *conn, fcgi_parser *parser,
+                                     apr_interval_time_t bound);
+
+/* Close the connection and free its pool. */
 void fcgi_conn_close(fcgi_conn *conn);
 
 #endif /* FCGI_CONN_H */

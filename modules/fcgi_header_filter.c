@@ -285,7 +285,6 @@ apr_status_t fcgi_header_filter(ap_filter_t *f, apr_bucket_brigade *bb)
                     "header block");
     }
     apr_brigade_cleanup(bb);
-    fcgi_stream_abandon(fr);
     ap_remove_output_filter(f);
     return APR_SUCCESS;
 }

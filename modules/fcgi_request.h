@@ -14,6 +14,7 @@
 #include "apr_buckets.h"
 
 #include "fcgi_addr.h"
+#include "fcgi_backend.h"
 #include "fcgi_config.h"
 #include "fcgi_conn.h"
 #include "fcgi_proto.h"
@@ -36,7 +37,11 @@ typedef struct {
     request_rec *r;
     const fcgi_dir_conf *conf;
     const fcgi_addr *addr;
-    fcgi_conn *conn;              /* NULL until connected */
+    fcgi_backend *backend;
+    fcgi_conn *conn;              /* ours until given back to the pool */
+    int keep_conn;                /* FCGI_KEEP_CONN asked for */
+    int retry_ok;                 /* a stale kept connection may be retried */
+    int retry;                    /* ... and was: try again on a new one */
     apr_time_t start;
     fcgi_phase phase;
     apr_off_t sent;               /* bytes written to the backend */

@@ -7,15 +7,18 @@
  *     AddHandler fcgi:/run/php/php-fpm.sock .php
  *     <Location /app>  SetHandler fcgi:127.0.0.1:3000  </Location>
  *
- * For a request whose handler is "fcgi:ADDRESS" the handler connects to
- * the backend, sends BEGIN_REQUEST and the CGI environment as PARAMS, the
- * body as STDIN, and passes the response down the filter chain as one
- * FCGI bucket (fcgi_bucket.c) behind the CGI header filter
- * (fcgi_header_filter.c).  Nothing is buffered: the filters pull the
- * response out of the backend as fast as the client takes it.
+ * For a request whose handler is "fcgi:ADDRESS" the handler takes a
+ * connection from the backend's pool (fcgi_backend.c), sends
+ * BEGIN_REQUEST and the CGI environment as PARAMS, the body as STDIN, and
+ * passes the response down the filter chain as one FCGI bucket
+ * (fcgi_bucket.c) behind the CGI header filter (fcgi_header_filter.c).
+ * Nothing is buffered: the filters pull the response out of the backend
+ * as fast as the client takes it, and the connection goes back to the
+ * pool the moment END_REQUEST is read.
  */
 
 #include "apr_strings.h"
+#include "ap_mpm.h"
 #include "httpd.h"
 #include "http_config.h"
 #include "http_core.h"
@@ -24,6 +27,7 @@
 #include "http_request.h"
 
 #include "fcgi_addr.h"
+#include "fcgi_backend.h"
 #include "fcgi_body.h"
 #include "fcgi_bucket.h"
 #include "fcgi_config.h"
@@ -41,16 +45,39 @@ static int handler_from_sethandler(request_rec *r)
     return core->expr_handler != NULL;
 }
 
-static int connect_backend(fcgi_request *fr)
+/* Whatever happens to the request, its connection goes back to the pool
+ * (closed) by the end of it at the latest. */
+static apr_status_t request_cleanup(void *data)
+{
+    fcgi_request *fr = data;
+
+    if (fr->conn) {
+        fcgi_backend_release(fr->backend, fr->conn, 0);
+        fr->conn = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+static int connect_backend(fcgi_request *fr, int fresh)
 {
     apr_status_t rv;
 
     fr->phase = FCGI_PHASE_CONNECT;
-    rv = fcgi_conn_open(&fr->conn, fr->addr,
-                        fcgi_conf_connect_timeout(fr->conf),
-                        fcgi_conf_io_timeout(fr->conf, fr->r), fr->r->pool);
+    rv = fcgi_backend_acquire(fr->backend, fcgi_conf_max_conns(fr->conf),
+                              fcgi_conf_connect_timeout(fr->conf),
+                              fcgi_conf_queue_timeout(fr->conf), fresh,
+                              fr->r->pool, &fr->conn);
     if (rv == APR_SUCCESS) {
+        fcgi_conn_set_timeout(fr->conn, fcgi_conf_io_timeout(fr->conf,
+                                                             fr->r));
         return OK;
+    }
+    if (rv == FCGI_EQUEUE) {
+        fcgi_request_log(fr, APLOG_ERR, 0, "FCGI0104: every connection to "
+                         "the backend (FcgiMaxConns) stayed busy for "
+                         "FcgiQueueTimeout");
+        apr_table_setn(fr->r->err_headers_out, "Retry-After", "1");
+        return HTTP_SERVICE_UNAVAILABLE;
     }
     if (APR_STATUS_IS_TIMEUP(rv)) {
         fcgi_request_log(fr, APLOG_ERR, rv, "FCGI0101: connecting to the "
@@ -84,8 +111,8 @@ static int send_params(fcgi_request *fr, int empty_body)
     int nvec;
 
     fr->phase = FCGI_PHASE_PARAMS;
-    nvec = fcgi_env_encode(fr->r->subprocess_env, 0, 1, fr->r->pool, &vec,
-                           &fr->oversized_param);
+    nvec = fcgi_env_encode(fr->r->subprocess_env, fr->keep_conn, 1,
+                           fr->r->pool, &vec, &fr->oversized_param);
     if (empty_body) {
         unsigned char *hdr = apr_palloc(fr->r->pool, AP_FCGI_HEADER_LEN);
 
@@ -97,6 +124,13 @@ static int send_params(fcgi_request *fr, int empty_body)
     fr->sent += written;
     if (rv == APR_SUCCESS) {
         return OK;
+    }
+    if (fr->conn->reused && !fr->received
+        && (APR_STATUS_IS_EPIPE(rv) || APR_STATUS_IS_ECONNRESET(rv))) {
+        /* A kept connection the backend had closed: nothing of the
+         * request body has been read yet, so try again on a new one. */
+        fr->retry = 1;
+        return HTTP_BAD_GATEWAY;
     }
     if (APR_STATUS_IS_TIMEUP(rv)) {
         fcgi_request_log(fr, APLOG_ERR, rv, "FCGI0201: the backend did not "
@@ -118,17 +152,26 @@ static int send_response(fcgi_request *fr)
     apr_status_t rv;
 
     fr->phase = FCGI_PHASE_HEADERS;
+    fcgi_backend_request_sent(fr->backend, fr->conn);
     fcgi_header_filter_insert(fr);
     APR_BRIGADE_INSERT_TAIL(bb, fcgi_bucket_create(fr,
                                                    r->connection->bucket_alloc));
     rv = ap_pass_brigade(r->output_filters, bb);
-
-    /* Whatever happened, nobody reads the backend after this. */
-    if (!fr->done) {
-        fcgi_stream_abandon(fr);
-    }
     apr_brigade_cleanup(bb);
 
+    /* Not read to its end: replaced by a decision, or the client left. */
+    if (!fr->done) {
+        if (fr->status >= HTTP_INTERNAL_SERVER_ERROR) {
+            fcgi_stream_release(fr, 0);
+        }
+        else {
+            fcgi_stream_finish_early(fr);
+        }
+    }
+
+    if (fr->retry) {
+        return HTTP_BAD_GATEWAY;
+    }
     if (fr->redirect) {
         /* As mod_cgi does: the redirected request is a GET without a
          * body (we have consumed it). */
@@ -159,6 +202,38 @@ static int send_response(fcgi_request *fr)
     return OK;
 }
 
+/* One go at the backend: connection, request, response. */
+static int run_request(fcgi_request *fr, fcgi_body *body, int attempt)
+{
+    int status, empty = fcgi_body_is_empty(body);
+
+    if ((status = connect_backend(fr, attempt > 0)) != OK) {
+        return status;
+    }
+    /* Only a request whose body can be sent again may be retried once
+     * the body has gone out. */
+    fr->retry_ok = fr->conn->reused && !attempt
+                   && fcgi_body_is_replayable(body);
+    if ((status = send_params(fr, empty)) != OK
+        || (!empty && (status = fcgi_body_send(fr, body)) != OK)) {
+        fcgi_stream_release(fr, 0);
+        return status;
+    }
+    return send_response(fr);
+}
+
+/* Back to square one for another go on a new connection. */
+static void request_reset(fcgi_request *fr)
+{
+    fr->retry = fr->retry_ok = 0;
+    fr->done = fr->unflushed = 0;
+    fr->status = 0;
+    fr->sent = fr->received = 0;
+    fr->stdin_error = APR_SUCCESS;
+    fr->stdout_bytes = 0;
+    fcgi_parser_init(&fr->parser);
+}
+
 static int fcgi_handler(request_rec *r)
 {
     fcgi_server_conf *sconf;
@@ -167,7 +242,7 @@ static int fcgi_handler(request_rec *r)
     const char *errmsg = NULL;
     apr_off_t spooled_length;
     apr_status_t rv;
-    int status, file_backed;
+    int status, file_backed, attempt;
 
     if (!r->handler || strncmp(r->handler, FCGI_HANDLER_PREFIX,
                                sizeof(FCGI_HANDLER_PREFIX) - 1)) {
@@ -181,12 +256,14 @@ static int fcgi_handler(request_rec *r)
     fr->start = apr_time_now();
     fr->conf = ap_get_module_config(r->per_dir_config,
                                     &fastcgi_handler_module);
+    fr->keep_conn = fcgi_conf_keep_conn(fr->conf);
     fr->body_left = -1;
     fcgi_parser_init(&fr->parser);
 
-    rv = fcgi_addr_cache_get(sconf->addr_cache,
-                             r->handler + sizeof(FCGI_HANDLER_PREFIX) - 1,
-                             &fr->addr, &errmsg, r->pool);
+    rv = fcgi_registry_get(sconf->registry,
+                           r->handler + sizeof(FCGI_HANDLER_PREFIX) - 1,
+                           &fr->backend, &errmsg, r->pool);
+    fr->addr = fcgi_backend_addr(fr->backend);
     if (rv == APR_EINVAL) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "FCGI0002: handler '%s' "
                       "in the configuration: %s", r->handler, errmsg);
@@ -210,27 +287,55 @@ static int fcgi_handler(request_rec *r)
         return status;
     }
     fcgi_env_build(r, spooled_length, file_backed);
+    apr_pool_cleanup_register(r->pool, fr, request_cleanup,
+                              apr_pool_cleanup_null);
 
-    if ((status = connect_backend(fr)) != OK
-        || (status = send_params(fr, fcgi_body_is_empty(body))) != OK
-        || (!fcgi_body_is_empty(body)
-            && (status = fcgi_body_send(fr, body)) != OK)) {
-        fcgi_stream_abandon(fr);
-        return status;
+    for (attempt = 0; ; attempt++) {
+        status = run_request(fr, body, attempt);
+        if (!fr->retry || attempt > 0) {
+            return status;
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "FCGI0105: a kept "
+                      "connection to " FCGI_HANDLER_PREFIX "%s had been "
+                      "closed by the backend; trying again on a new one",
+                      fr->addr->spec);
+        request_reset(fr);
     }
-    return send_response(fr);
+}
+
+/* FcgiMaxConns by default: one connection per thread of a process (more
+ * could never be busy at once), at most FCGI_DEFAULT_MAX_CONNS. */
+static int default_max_conns(void)
+{
+    int threads = 1;
+
+    if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS
+        || threads < 1) {
+        threads = 1;
+    }
+    return threads < FCGI_DEFAULT_MAX_CONNS ? threads
+                                            : FCGI_DEFAULT_MAX_CONNS;
 }
 
 static void fcgi_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    fcgi_addr_cache *cache = fcgi_addr_cache_create(pchild);
+    fcgi_server_conf *main_conf = ap_get_module_config(s->module_config,
+                                                       &fastcgi_handler_module);
+    fcgi_pool_limits limits;
+    fcgi_registry *registry;
     server_rec *vs;
 
-    /* One cache per process, shared by every virtual host. */
+    limits.max_conns = default_max_conns();
+    limits.idle_timeout = main_conf->idle_timeout >= 0
+                          ? main_conf->idle_timeout
+                          : FCGI_DEFAULT_IDLE_TIMEOUT;
+    registry = fcgi_registry_create(pchild, &limits);
+
+    /* One registry per process, shared by every virtual host. */
     for (vs = s; vs; vs = vs->next) {
         fcgi_server_conf *sconf = ap_get_module_config(vs->module_config,
                                                        &fastcgi_handler_module);
-        sconf->addr_cache = cache;
+        sconf->registry = registry;
     }
 }
 

@@ -15,8 +15,13 @@
 # and touches DIR/backend.ready when all are up.  DIR/open/ holds a file
 # per connection it has open (named for the process serving it).
 #
-# Cases (QUERY_STRING "case=NAME&..."), each answering one request:
+# Cases (QUERY_STRING "case=NAME&..."); with FCGI_KEEP_CONN, ok, conn, env,
+# status and slow keep the connection for the next request, the others
+# close it:
 #   ok           a small text response
+#   conn         "conn=PID request=N keep=0|1 open=M": which connection, its
+#                request count, the connections open now (sleep=MS first;
+#                die_next=1: the next request on it finds it dead)
 #   env          the params as NAME=VALUE lines, then STDIN's length/sha256
 #   echo         the request body back
 #   close        reads the request, closes without a word
@@ -39,7 +44,9 @@
 #   clshort_late the same, but END_REQUEST comes 300 ms after the body
 #   cllong       Content-Length: 10 with 100 bytes of body
 #   slow         a line every 100 ms (n= lines); when the connection is
-#                closed on it, writes DIR/slow-ID.closed (id=ID)
+#                closed on it, writes DIR/slow-ID.closed (id=ID); on
+#                FCGI_ABORT_REQUEST ends the request and writes
+#                DIR/slow-ID.aborted (abort=ignore: carries on)
 #   stall        headers and a line of body, then silence
 #   status       answers with Status: CODE (code=), body "status CODE"
 #   badstatus    answers with "Status: abc"
@@ -281,16 +288,48 @@ sub serve {
         wait_for_close($c);
         return;
     }
-    my ($p, $stdin, $id) = read_request($c);
-    return unless $p;
+    # With FCGI_KEEP_CONN, the cases that end a request cleanly serve the
+    # next one on the same connection.
+    my $served = 0;
+    while (1) {
+        my ($p, $stdin, $id, $keep) = read_request($c);
+        return unless $p;
+        $served++;
+        my $next = answer($c, $p, $stdin, $id, $keep, $served);
+        return unless $keep && $next;
+        if ($next eq 'die_next') {
+            # Like a backend restarted between two requests: the next
+            # request finds the connection dead.
+            read_request($c);
+            return;
+        }
+    }
+}
+
+# Answer one request; returns true when the connection may serve another
+# ('die_next': it may, but will die at the next request).
+sub answer {
+    my ($c, $p, $stdin, $id, $keep, $served) = @_;
     my %q = map { my ($k, $v) = split /=/, $_, 2; ($k, $v // '') }
             split /&/, $p->{QUERY_STRING} // '';
     my $case = $q{case} // 'ok';
     my $text = "Content-Type: text/plain\r\n\r\n";
+    my $again = 0;
 
     if ($case eq 'ok') {
         put($c, stdout($id, "${text}ok\n") . stdout($id, '')
                 . end_request($id));
+        $again = 1;
+    }
+    elsif ($case eq 'conn') {
+        # Which connection this is, how many requests it has served, and
+        # how many connections the backend has open right now.
+        Time::HiRes::sleep($q{sleep} / 1000) if $q{sleep};
+        my @open = glob("$dir/open/*");
+        put($c, stdout($id, "${text}conn=$$ request=$served keep=$keep "
+                            . 'open=' . scalar(@open) . "\n")
+                . end_request($id));
+        $again = $q{die_next} ? 'die_next' : 1;
     }
     elsif ($case eq 'env') {
         my $body = join '', map { "$_=$p->{$_}\n" } sort keys %$p;
@@ -298,6 +337,7 @@ sub serve {
         $body .= 'STDIN_SHA256=' . Digest::SHA::sha256_hex($stdin) . "\n";
         put($c, stdout($id, $text . $body) . stdout($id, '')
                 . end_request($id));
+        $again = 1;
     }
     elsif ($case eq 'echo') {
         put($c, stdout($id, "Content-Type: application/octet-stream\r\n\r\n"
@@ -387,17 +427,32 @@ sub serve {
         my $n = $q{n} || 100;
         my $tag = $q{id} // 'x';
         $tag =~ s/[^\w-]//g;
+        my $sel = IO::Select->new($c);
+        my $closed = sub {
+            open my $f, '>', "$dir/slow-$tag.closed";
+            printf $f "%.3f\n", Time::HiRes::time();
+            close $f;
+            return 0;
+        };
         put($c, stdout($id, $text));
         for my $i (1 .. $n) {
-            if (!put($c, stdout($id, "tick $i\n"))) {
-                open my $f, '>', "$dir/slow-$tag.closed";
-                printf $f "%.3f\n", Time::HiRes::time();
-                close $f;
-                return;
+            return $closed->() unless put($c, stdout($id, "tick $i\n"));
+            if ($sel->can_read(0.1)) {
+                # FCGI_ABORT_REQUEST (or a close): end the request unless
+                # told to ignore it (abort=ignore).
+                my ($type) = read_record($c);
+                return $closed->() unless defined $type;
+                if ($type == 2 && ($q{abort} // '') ne 'ignore') {
+                    open my $f, '>', "$dir/slow-$tag.aborted";
+                    printf $f "%.3f\n", Time::HiRes::time();
+                    close $f;
+                    put($c, end_request($id));
+                    return 1;
+                }
             }
-            Time::HiRes::sleep(0.1);
         }
         put($c, end_request($id));
+        $again = 1;
     }
     elsif ($case eq 'stall') {
         put($c, stdout($id, "${text}one line, then nothing\n"));
@@ -407,6 +462,7 @@ sub serve {
         my $code = $q{code} || 200;
         put($c, stdout($id, "Status: $code\r\nContent-Type: text/plain\r\n"
                             . "\r\nstatus $code\n") . end_request($id));
+        $again = 1;
     }
     elsif ($case eq 'badstatus') {
         put($c, stdout($id, "Status: abc\r\n${text}bad status\n")
@@ -421,5 +477,5 @@ sub serve {
         put($c, stdout($id, "Status: 400\r\n${text}unknown case $case\n")
                 . end_request($id));
     }
-    close $c;
+    return $again;
 }

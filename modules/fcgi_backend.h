@@ -1,0 +1,82 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE). */
+
+/*
+ * fcgi_backend.h: the backends one httpd process talks to.
+ *
+ * The registry maps each distinct handler name ("fcgi:..." without the
+ * prefix) to a backend: its address, parsed and resolved once per
+ * process, and its pool of connections.  The pool keeps connections open
+ * between requests (FCGI_KEEP_CONN) and bounds them: at most max_conns per
+ * backend and process, busy and idle together.  When all are busy a
+ * request waits, first come first served, for at most its queue timeout.
+ * Idle connections are closed after idle_timeout by a reaper thread, so
+ * that a quiet process does not hold backend workers it does not use.
+ */
+
+#ifndef FCGI_BACKEND_H
+#define FCGI_BACKEND_H
+
+#include "apr_pools.h"
+
+#include "fcgi_addr.h"
+#include "fcgi_conn.h"
+
+/* No connection became free within the queue timeout. */
+#define FCGI_EQUEUE (APR_OS_START_USERERR + 0x4640)
+
+typedef struct {
+    int max_conns;                     /* per backend and process, unless
+                                          a request says otherwise */
+    apr_interval_time_t idle_timeout;  /* idle connections closed after */
+} fcgi_pool_limits;
+
+typedef struct fcgi_registry fcgi_registry;
+typedef struct fcgi_backend fcgi_backend;
+
+/* The process's registry, with its reaper thread (stopped when pchild
+ * is destroyed). */
+fcgi_registry *fcgi_registry_create(apr_pool_t *pchild,
+                                    const fcgi_pool_limits *limits);
+
+/*
+ * The backend for spec.  Parse failures are remembered (the string will
+ * not get better); resolver failures are not (the name may resolve next
+ * time).  On failure *errmsg says why, from request_pool: APR_EINVAL for
+ * a malformed address, the resolver's status otherwise.
+ */
+apr_status_t fcgi_registry_get(fcgi_registry *reg, const char *spec,
+                               fcgi_backend **backend, const char **errmsg,
+                               apr_pool_t *request_pool);
+
+const fcgi_addr *fcgi_backend_addr(const fcgi_backend *backend);
+
+/*
+ * A connection for one request: an idle one that is still good, else a
+ * new one while fewer than max_conns (the request's FcgiMaxConns, 0 for
+ * the process default) are open, else the next one released (waiting at
+ * most queue_timeout: FCGI_EQUEUE).  `fresh` asks for a new connection
+ * even if idle ones are kept (the retry after a stale one).  Connect
+ * failures are returned as they are.
+ */
+apr_status_t fcgi_backend_acquire(fcgi_backend *backend, int max_conns,
+                                  apr_interval_time_t connect_timeout,
+                                  apr_interval_time_t queue_timeout,
+                                  int fresh, apr_pool_t *request_pool,
+                                  fcgi_conn **conn);
+
+/* The request has gone out on conn; the answer has started to come back.
+ * (What the pool needs to notice requests queued inside the backend.) */
+void fcgi_backend_request_sent(fcgi_backend *backend, fcgi_conn *conn);
+void fcgi_backend_answer_started(fcgi_backend *backend, fcgi_conn *conn);
+
+/*
+ * Give a connection back: kept for the next request when `keep` (the
+ * request ended cleanly with FCGI_KEEP_CONN), closed otherwise.  A
+ * connection is closed anyway when a request sent before this one's is
+ * still waiting for its first byte: the backend is serving us on fewer
+ * workers than we hold connections, and that one is queued behind kept
+ * connections; closing frees a worker for it (no starvation).
+ */
+void fcgi_backend_release(fcgi_backend *backend, fcgi_conn *conn, int keep);
+
+#endif /* FCGI_BACKEND_H */

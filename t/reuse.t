@@ -1,0 +1,208 @@
+# Connection reuse: a request's connection to the backend serves the next
+# request (FCGI_KEEP_CONN) unless FcgiKeepConn Off; a kept connection the
+# backend closed is retried on a new one; idle connections close after
+# FcgiIdleTimeout; FcgiMaxConns bounds the connections and a request that
+# cannot get one within FcgiQueueTimeout gets 503 with Retry-After; a
+# response cut short by the client ends with FCGI_ABORT_REQUEST, keeping
+# the connection when the backend cooperates.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test qw(-withtestmore);
+use Apache::TestUtil;
+use FcgiTest qw(raw_request http_connect http_request read_response
+                error_log_mark wait_error_log sockdir);
+use POSIX ();
+use Time::HiRes ();
+
+plan tests => 29;
+
+my $dir = sockdir();
+
+# "conn=PID request=N keep=K open=M" -> hash
+sub conn_info {
+    my $res = shift;
+    my %h = ($res->{body} // '') =~ /(\w+)=(\S+)/g;
+    return \%h;
+}
+
+sub open_conns { scalar(my @f = glob("$dir/open/*")) }
+
+# Wait until the backend has no connection open (idle ones time out).
+sub wait_quiet {
+    for (1 .. 60) {
+        return 1 unless open_conns();
+        Time::HiRes::sleep(0.1);
+    }
+    return 0;
+}
+
+# --- kept, or not ------------------------------------------------------------
+
+{
+    my $a = conn_info(raw_request(path => '/reuse-keep?case=conn'));
+    my $b = conn_info(raw_request(path => '/reuse-keep?case=conn'));
+    is($a->{keep}, 1, 'the backend is asked to keep the connection (FCGI_KEEP_CONN)');
+    is($b->{conn}, $a->{conn}, 'the next request is served on the same connection');
+    is($b->{request}, $a->{request} + 1,
+       'the kept connection serves its second request');
+}
+
+{
+    my $a = conn_info(raw_request(path => '/reuse-off?case=conn'));
+    my $b = conn_info(raw_request(path => '/reuse-off?case=conn'));
+    is($a->{keep}, 0, 'with FcgiKeepConn Off the backend is not asked to keep it');
+    isnt($b->{conn}, $a->{conn}, 'with FcgiKeepConn Off each request has its own connection');
+    is($b->{request}, 1, 'with FcgiKeepConn Off no connection serves twice');
+}
+
+# --- idle connections close --------------------------------------------------
+
+{
+    my $a = conn_info(raw_request(path => '/reuse-keep?case=conn'));
+    ok(-e "$dir/open/$a->{conn}", 'a kept connection stays open after its request');
+    my $gone = 0;
+    for (1 .. 40) {
+        if (!-e "$dir/open/$a->{conn}") {
+            $gone = 1;
+            last;
+        }
+        Time::HiRes::sleep(0.1);
+    }
+    ok($gone, 'an idle connection is closed after FcgiIdleTimeout (1s)');
+    my $b = conn_info(raw_request(path => '/reuse-keep?case=conn'));
+    is($b->{request}, 1, 'after the idle timeout a new connection serves');
+}
+
+# --- a kept connection the backend closed --------------------------------------
+
+{
+    my $mark = error_log_mark();
+    my $a = raw_request(path => '/reuse-stale?case=conn&die_next=1');
+    is($a->{status}, 200, 'the first request on a connection about to die is served');
+    my $b = raw_request(path => '/reuse-stale?case=conn');
+    is($b->{status}, 200,
+       'the next request, on the kept connection the backend closed, is still served');
+    isnt(conn_info($b)->{conn}, conn_info($a)->{conn},
+         '... on a new connection');
+    my $log = wait_error_log($mark, qr/FCGI0105/);
+    like($log, qr/FCGI0105: a kept connection to fcgi:\S+ had been closed by the backend; trying again/,
+         'the retry is logged (FCGI0105, info)');
+    unlike($log, qr/FCGI0(?!105)[1-4]\d\d/, 'and no failure is logged');
+}
+
+# --- FcgiMaxConns ------------------------------------------------------------
+
+ok(wait_quiet(), 'the backend is quiet before the FcgiMaxConns test');
+{
+    # Six clients at once, 300 ms each, FcgiMaxConns 2.
+    my @kids;
+    pipe(my $r, my $w) or die "pipe: $!";
+    for my $i (1 .. 6) {
+        my $pid = fork // die "fork: $!";
+        if (!$pid) {
+            close $r;
+            my $res = raw_request(path => "/reuse-cap?case=conn&sleep=300&i=$i",
+                                  timeout => 20);
+            my $c = conn_info($res);
+            syswrite $w, sprintf("%s %s\n", $res->{status} // 0,
+                                 $c->{open} // -1);
+            POSIX::_exit(0);
+        }
+        push @kids, $pid;
+    }
+    close $w;
+    my @lines = <$r>;
+    waitpid($_, 0) for @kids;
+    my @ok = grep { /^200 / } @lines;
+    my ($max_open) = sort { $b <=> $a } map { (split)[1] } @lines;
+    is(scalar(@ok), 6, 'six requests at once with FcgiMaxConns 2 are all served');
+    cmp_ok($max_open, '<=', 2,
+           "the backend never had more than 2 connections open ($max_open)");
+}
+
+# --- FcgiQueueTimeout ----------------------------------------------------------
+
+{
+    # One connection (FcgiMaxConns 1), held 2.5 s; the next request waits
+    # for it at most FcgiQueueTimeout (1s).
+    my $mark = error_log_mark();
+    my $slow = http_connect();
+    http_request($slow, path => '/reuse-queue?case=conn&sleep=2500');
+    Time::HiRes::sleep(0.3);
+    my $t0 = Time::HiRes::time();
+    my $res = raw_request(path => '/reuse-queue?case=conn', timeout => 10);
+    my $waited = Time::HiRes::time() - $t0;
+    is($res->{status}, 503,
+       'a request that finds every connection busy beyond FcgiQueueTimeout gets 503');
+    is(($res->{headers}{'retry-after'} || [])->[0], 1,
+       'the 503 says when to retry (Retry-After)');
+    ok($waited >= 0.8 && $waited < 2.2,
+       sprintf('it waited about FcgiQueueTimeout (1s) for a connection (%.2f s)', $waited));
+    my $log = wait_error_log($mark, qr/FCGI0104/);
+    like($log, qr/FCGI0104: every connection to the backend \(FcgiMaxConns\) stayed busy for FcgiQueueTimeout/,
+         'the 503 is logged (FCGI0104)');
+    my $first = read_response($slow, timeout => 10);
+    is($first->{status}, 200, 'the request holding the connection is served');
+    close $slow;
+}
+
+# --- the client goes away ------------------------------------------------------
+
+# Read the headers and a line of a slow response, then leave.
+sub leave_early {
+    my ($path) = @_;
+    my $sock = http_connect();
+    http_request($sock, path => $path);
+    my $buf = '';
+    while ($buf !~ /tick 2/) {
+        sysread($sock, $buf, 4096, length $buf) or last;
+    }
+    close $sock;
+}
+
+{
+    my $id = "abort$$";
+    leave_early("/reuse-abort?case=slow&n=100&id=$id");
+    my $aborted = 0;
+    for (1 .. 40) {
+        last if ($aborted = -e "$dir/slow-$id.aborted");
+        Time::HiRes::sleep(0.05);
+    }
+    ok($aborted, 'when the client leaves, the backend gets FCGI_ABORT_REQUEST');
+    Time::HiRes::sleep(0.2);
+    my $next = conn_info(raw_request(path => '/reuse-abort?case=conn'));
+    is($next->{request}, 2,
+       'a backend that ends the aborted request keeps its connection for the next');
+}
+
+{
+    my $id = "ignore$$";
+    leave_early("/reuse-abort?case=slow&n=100&abort=ignore&id=$id");
+    my $closed = 0;
+    for (1 .. 40) {
+        last if ($closed = -e "$dir/slow-$id.closed");
+        Time::HiRes::sleep(0.05);
+    }
+    ok($closed, 'a backend that ignores FCGI_ABORT_REQUEST has its connection closed');
+    my $next = conn_info(raw_request(path => '/reuse-abort?case=conn'));
+    is($next->{request}, 1, '... and the next request gets a new connection');
+}
+
+# --- many requests, few connections ------------------------------------------
+
+{
+    my $sock = http_connect();
+    my (%conns, $bad);
+    for my $i (1 .. 50) {
+        http_request($sock, path => "/reuse-keep?case=conn&i=$i");
+        my $res = read_response($sock);
+        $bad++ unless ($res->{status} // 0) == 200;
+        $conns{ conn_info($res)->{conn} // 'none' }++;
+    }
+    close $sock;
+    ok(!$bad, '50 requests in a row are all served');
+    is(scalar(keys %conns), 1, '50 requests in a row use one backend connection');
+}
+
+ok(wait_quiet(), 'once idle, every connection to the backend is closed again');
