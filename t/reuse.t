@@ -15,7 +15,7 @@ use FcgiTest qw(raw_request http_connect http_request read_response
 use POSIX ();
 use Time::HiRes ();
 
-plan tests => 29;
+plan tests => 32;
 
 my $dir = sockdir();
 
@@ -145,6 +145,47 @@ ok(wait_quiet(), 'the backend is quiet before the FcgiMaxConns test');
     my $first = read_response($slow, timeout => 10);
     is($first->{status}, 200, 'the request holding the connection is served');
     close $slow;
+}
+
+# --- more connections than the backend has workers -----------------------------
+
+{
+    # PHP-FPM's TCP pool runs 2 workers; FcgiMaxConns 4 lets us hold 4
+    # connections.  A kept connection holds its worker, so without care
+    # the 2 connections the workers did not take would wait inside PHP-FPM
+    # until the others are let go, the whole run.  8 clients x 10 pages of
+    # 100 ms: 8 s of work on 2 workers, about 4 s.
+    my @kids;
+    pipe(my $r, my $w) or die "pipe: $!";
+    my $t0 = Time::HiRes::time();
+    for my $i (1 .. 8) {
+        my $pid = fork // die "fork: $!";
+        if (!$pid) {
+            close $r;
+            my $sock = http_connect();
+            for my $n (1 .. 10) {
+                my $t = Time::HiRes::time();
+                http_request($sock, path => "/reuse-starve/reuse_sleep.php?c=$i&n=$n");
+                my $res = read_response($sock, timeout => 30);
+                syswrite $w, sprintf("%s %.3f\n", $res->{status} // 0,
+                                     Time::HiRes::time() - $t);
+            }
+            POSIX::_exit(0);
+        }
+        push @kids, $pid;
+    }
+    close $w;
+    my @lines = <$r>;
+    waitpid($_, 0) for @kids;
+    my @ok = grep { /^200 / } @lines;
+    my ($slowest) = sort { $b <=> $a } map { (split)[1] } @lines;
+    is(scalar(@ok), 80, '8 clients x 10 pages with more connections than workers: all served');
+    # Fair share: 8 clients on 2 workers, 100 ms a page: about 0.4 s a
+    # page.  A request left waiting behind kept connections waits for
+    # seconds.
+    cmp_ok($slowest, '<', 2.5,
+           sprintf('no page waited behind kept connections (slowest %.2f s)', $slowest));
+    ok(Time::HiRes::time() - $t0 < 10, 'the run took about the work it had');
 }
 
 # --- the client goes away ------------------------------------------------------
