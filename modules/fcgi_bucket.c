@@ -357,7 +357,8 @@ static apr_status_t fcgi_bucket_read(apr_bucket *b, const char **str,
         stream_buf_prepare(fr, list);
         pos = fr->buf_filled;
         n = fr->buf->alloc_len - pos;
-        rv = fcgi_conn_read(fr->conn, fr->buf->base + pos, &n, mode);
+        rv = fcgi_conn_read(fr->conn, fr->buf->base + pos, &n, mode,
+                            fr->deadline);
 
         if (APR_STATUS_IS_EAGAIN(rv)) {
             if (block == APR_NONBLOCK_READ) {
@@ -405,6 +406,11 @@ static apr_status_t fcgi_bucket_read(apr_bucket *b, const char **str,
                           "without ending the request (no END_REQUEST)"
                         : "FCGI0303: the backend closed the connection in "
                           "the middle of a record");
+        }
+        else if (rv == FCGI_EDEADLINE) {
+            stream_fail(fr, b, HTTP_GATEWAY_TIME_OUT, 0,
+                        "FCGI0306: the response took longer than "
+                        "FcgiResponseTimeout");
         }
         else if (APR_STATUS_IS_TIMEUP(rv)) {
             stream_fail(fr, b, HTTP_GATEWAY_TIME_OUT, rv,

@@ -9,6 +9,7 @@
 
 #include "httpd.h"
 #include <stdlib.h>
+#include <strings.h>
 
 #include "apr_lib.h"
 #include "apr_strings.h"
@@ -28,6 +29,8 @@ void *fcgi_dir_conf_create(apr_pool_t *p, char *dir)
     conf->keep_conn = -1;
     conf->queue_timeout = -1;
     conf->max_conns = 0;
+    conf->header_limit = 0;
+    conf->response_timeout = -1;
     return conf;
 }
 
@@ -46,6 +49,10 @@ void *fcgi_dir_conf_merge(apr_pool_t *p, void *basev, void *addv)
     conf->queue_timeout = add->queue_timeout >= 0 ? add->queue_timeout
                                                   : base->queue_timeout;
     conf->max_conns = add->max_conns ? add->max_conns : base->max_conns;
+    conf->header_limit = add->header_limit ? add->header_limit
+                                           : base->header_limit;
+    conf->response_timeout = add->response_timeout >= 0
+                             ? add->response_timeout : base->response_timeout;
     return conf;
 }
 
@@ -84,6 +91,48 @@ int fcgi_conf_keep_conn(const fcgi_dir_conf *conf)
 int fcgi_conf_max_conns(const fcgi_dir_conf *conf)
 {
     return conf->max_conns;
+}
+
+apr_size_t fcgi_conf_header_limit(const fcgi_dir_conf *conf)
+{
+    return conf->header_limit ? conf->header_limit : FCGI_DEFAULT_HEADER_MAX;
+}
+
+apr_interval_time_t fcgi_conf_response_timeout(const fcgi_dir_conf *conf)
+{
+    return conf->response_timeout > 0 ? conf->response_timeout : 0;
+}
+
+const char *fcgi_size_parse(const char *arg, apr_size_t *size)
+{
+    const char *s = arg;
+    apr_uint64_t n = 0;
+
+    if (!apr_isdigit(*s)) {
+        return "it does not start with a number";
+    }
+    for (; apr_isdigit(*s); s++) {
+        if (n > 1000000000) {
+            return "it is too big";
+        }
+        n = n * 10 + (*s - '0');
+    }
+    if (*s == 'K' || *s == 'k') {
+        n *= 1024;
+        s++;
+    }
+    else if (*s == 'M' || *s == 'm') {
+        n *= 1024 * 1024;
+        s++;
+    }
+    if (*s) {
+        return "the unit is not K or M";
+    }
+    if (n < 1024 || n > 64 * 1024 * 1024) {
+        return "it must be from 1K to 64M";
+    }
+    *size = (apr_size_t)n;
+    return NULL;
 }
 
 apr_interval_time_t fcgi_conf_queue_timeout(const fcgi_dir_conf *conf)
@@ -139,6 +188,7 @@ static const char connect_key[] = "connect";
 static const char io_key[] = "io";
 static const char queue_key[] = "queue";
 static const char idle_key[] = "idle";
+static const char response_key[] = "response";
 
 static const char *set_duration(cmd_parms *cmd, void *confv, const char *arg)
 {
@@ -159,6 +209,9 @@ static const char *set_duration(cmd_parms *cmd, void *confv, const char *arg)
     }
     else if (cmd->info == queue_key) {
         conf->queue_timeout = t;
+    }
+    else if (cmd->info == response_key) {
+        conf->response_timeout = t;
     }
     else {
         /* A property of each backend's pool in the process: server-wide. */
@@ -185,11 +238,37 @@ static const char *set_max_conns(cmd_parms *cmd, void *confv, const char *arg)
     if (*end || end == arg || n < 1 || n > 100000) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a number of "
                             "connections; write a whole number from 1, e.g. "
-                            "%s 4 (per backend and httpd process)",
-                            cmd->cmd->name, arg, cmd->cmd->name);
+                            "%s 4", cmd->cmd->name, arg, cmd->cmd->name);
     }
     conf->max_conns = (int)n;
     return NULL;
+}
+
+static const char *set_header_limit(cmd_parms *cmd, void *confv,
+                                    const char *arg)
+{
+    fcgi_dir_conf *conf = confv;
+    const char *why = fcgi_size_parse(arg, &conf->header_limit);
+
+    if (why) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a size (%s); write "
+                            "e.g. 64K, 1M or 16384 (bytes)", cmd->cmd->name,
+                            arg, why);
+    }
+    return NULL;
+}
+
+/* "Off" disables the deadline; anything else is a DURATION. */
+static const char *set_response_timeout(cmd_parms *cmd, void *confv,
+                                        const char *arg)
+{
+    fcgi_dir_conf *conf = confv;
+
+    if (!strcasecmp(arg, "off")) {
+        conf->response_timeout = 0;
+        return NULL;
+    }
+    return set_duration(cmd, confv, arg);
 }
 
 static const char *set_keep_conn(cmd_parms *cmd, void *confv, int on)
@@ -238,6 +317,15 @@ const command_rec fcgi_directives[] = {
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                   "How long a request waits for a connection when "
                   "FcgiMaxConns are busy, before a 503 (default 3s)"),
+    AP_INIT_TAKE1("FcgiResponseHeaderLimit", set_header_limit, NULL,
+                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                  "Largest CGI header block a backend may send, beyond which "
+                  "the response is a 502 (e.g. 64K; default 64K)"),
+    AP_INIT_TAKE1("FcgiResponseTimeout", set_response_timeout,
+                  (void *)response_key,
+                  RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
+                  "Longest a whole response may take, however steadily it "
+                  "trickles in (e.g. 5m; default Off)"),
     AP_INIT_TAKE1("FcgiMaxConns", set_max_conns, NULL,
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO,
                   "Connections to the backend per httpd process, busy and "

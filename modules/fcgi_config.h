@@ -30,6 +30,8 @@ typedef struct {
     int keep_conn;                         /* -1: not set (on) */
     apr_interval_time_t queue_timeout;     /* -1: not set here */
     int max_conns;                         /* 0: not set here */
+    apr_size_t header_limit;               /* 0: not set here */
+    apr_interval_time_t response_timeout;  /* -1: not set (none) */
 } fcgi_dir_conf;
 
 typedef struct {
@@ -51,6 +53,13 @@ int fcgi_conf_stderr_level(const fcgi_dir_conf *conf);
 int fcgi_conf_keep_conn(const fcgi_dir_conf *conf);
 /* 0 when not set: the registry's default applies. */
 int fcgi_conf_max_conns(const fcgi_dir_conf *conf);
+apr_size_t fcgi_conf_header_limit(const fcgi_dir_conf *conf);
+/* 0 when there is no total deadline. */
+apr_interval_time_t fcgi_conf_response_timeout(const fcgi_dir_conf *conf);
+
+/* Parse a SIZE: bytes, or with K or M ("64K").  Returns NULL or what is
+ * wrong with it. */
+const char *fcgi_size_parse(const char *arg, apr_size_t *size);
 apr_interval_time_t fcgi_conf_queue_timeout(const fcgi_dir_conf *conf);
 
 /* Parse a DURATION: "500ms", "5s", "2m", "1h" or bare seconds ("30").

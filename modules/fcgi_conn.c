@@ -107,17 +107,32 @@ apr_status_t fcgi_conn_writev(fcgi_conn *conn, struct iovec *vec, int nvec,
 }
 
 apr_status_t fcgi_conn_read(fcgi_conn *conn, char *buf, apr_size_t *len,
-                            apr_read_type_e block)
+                            apr_read_type_e block, apr_time_t deadline)
 {
+    apr_interval_time_t wait = block == APR_NONBLOCK_READ ? 0
+                                                          : conn->io_timeout;
+    int by_deadline = 0;
     apr_status_t rv;
 
-    if (block == APR_NONBLOCK_READ) {
-        apr_socket_timeout_set(conn->sock, 0);
-        rv = apr_socket_recv(conn->sock, buf, len);
-        apr_socket_timeout_set(conn->sock, conn->io_timeout);
-        return rv;
+    if (wait && deadline) {
+        apr_interval_time_t left = deadline - apr_time_now();
+
+        if (left <= 0) {
+            *len = 0;
+            return FCGI_EDEADLINE;
+        }
+        if (left < wait) {
+            wait = left;
+            by_deadline = 1;
+        }
     }
-    return apr_socket_recv(conn->sock, buf, len);
+    if (wait == conn->io_timeout) {
+        return apr_socket_recv(conn->sock, buf, len);
+    }
+    apr_socket_timeout_set(conn->sock, wait);
+    rv = apr_socket_recv(conn->sock, buf, len);
+    apr_socket_timeout_set(conn->sock, conn->io_timeout);
+    return by_deadline && APR_STATUS_IS_TIMEUP(rv) ? FCGI_EDEADLINE : rv;
 }
 
 apr_status_t fcgi_conn_abort_request(fcgi_conn *conn, fcgi_parser *parser,

@@ -55,11 +55,15 @@ int fcgi_conn_is_alive(fcgi_conn *conn);
 apr_status_t fcgi_conn_writev(fcgi_conn *conn, struct iovec *vec, int nvec,
                               apr_size_t *written);
 
+/* The wait for data ended at the caller's deadline (not io_timeout). */
+#define FCGI_EDEADLINE (APR_OS_START_USERERR + 0x4650)
+
 /* Read what is there, up to *len bytes.  APR_NONBLOCK_READ returns
  * APR_EAGAIN when nothing is; APR_BLOCK_READ waits up to io_timeout
- * (APR_TIMEUP).  APR_EOF when the backend closed. */
+ * (APR_TIMEUP), and not past deadline if there is one (FCGI_EDEADLINE).
+ * APR_EOF when the backend closed. */
 apr_status_t fcgi_conn_read(fcgi_conn *conn, char *buf, apr_size_t *len,
-                            apr_read_type_e block);
+                            apr_read_type_e block, apr_time_t deadline);
 
 /*
  * End the request on the connection early: send FCGI_ABORT_REQUEST and

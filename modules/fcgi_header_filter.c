@@ -206,7 +206,7 @@ apr_status_t fcgi_header_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     header_ctx *ctx = f->ctx;
     fcgi_request *fr = ctx->fr;
-    apr_size_t limit = FCGI_DEFAULT_HEADER_MAX;
+    apr_size_t limit = fcgi_conf_header_limit(fr->conf);
     apr_bucket *e, *next;
 
     for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb); e = next) {
@@ -250,7 +250,7 @@ apr_status_t fcgi_header_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 
                 apr_snprintf(what, sizeof(what), "FCGI0405: the backend's "
                              "CGI header block is larger than %" APR_SIZE_T_FMT
-                             " bytes", limit);
+                             " bytes (FcgiResponseHeaderLimit)", limit);
                 header_fail(fr, what);
                 break;
             }

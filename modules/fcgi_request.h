@@ -43,6 +43,7 @@ typedef struct {
     int retry_ok;                 /* a stale kept connection may be retried */
     int retry;                    /* ... and was: try again on a new one */
     apr_time_t start;
+    apr_time_t deadline;          /* FcgiResponseTimeout's, or 0 */
     fcgi_phase phase;
     apr_off_t sent;               /* bytes written to the backend */
     apr_off_t received;           /* bytes read from the backend */

@@ -101,18 +101,33 @@ static int connect_backend(fcgi_request *fr, int fresh)
     return HTTP_SERVICE_UNAVAILABLE;
 }
 
+/* The most CGI environment we send.  httpd's default request limits make
+ * well under 1 MiB of headers; more than this is a configuration that
+ * lets too much through, not a request to pass on. */
+#define FCGI_PARAMS_MAX (4 * 1024 * 1024)
+
 /* BEGIN_REQUEST and PARAMS in one writev, and for a request without a
  * body the empty STDIN record too. */
 static int send_params(fcgi_request *fr, int empty_body)
 {
     struct iovec *vec;
-    apr_size_t written;
+    apr_size_t written, total = 0;
     apr_status_t rv;
-    int nvec;
+    int nvec, i;
 
     fr->phase = FCGI_PHASE_PARAMS;
     nvec = fcgi_env_encode(fr->r->subprocess_env, fr->keep_conn, 1,
                            fr->r->pool, &vec, &fr->oversized_param);
+    for (i = 0; i < nvec; i++) {
+        total += vec[i].iov_len;
+    }
+    if (total > FCGI_PARAMS_MAX) {
+        fcgi_request_log(fr, APLOG_ERR, 0, "FCGI0202: the CGI environment is "
+                         "%" APR_SIZE_T_FMT " bytes, more than the %d we "
+                         "send a backend (see LimitRequestFieldSize and "
+                         "LimitRequestFields)", total, FCGI_PARAMS_MAX);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     if (empty_body) {
         unsigned char *hdr = apr_palloc(fr->r->pool, AP_FCGI_HEADER_LEN);
 
@@ -202,6 +217,21 @@ static int send_response(fcgi_request *fr)
     return OK;
 }
 
+/* Methods a client may repeat without changing the outcome (RFC 9110,
+ * 9.2.2): the only ones retried once the backend may have seen them. */
+static int method_is_idempotent(const request_rec *r)
+{
+    switch (r->method_number) {
+    case M_GET:
+    case M_PUT:
+    case M_DELETE:
+    case M_OPTIONS:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* One go at the backend: connection, request, response. */
 static int run_request(fcgi_request *fr, fcgi_body *body, int attempt)
 {
@@ -210,9 +240,11 @@ static int run_request(fcgi_request *fr, fcgi_body *body, int attempt)
     if ((status = connect_backend(fr, attempt > 0)) != OK) {
         return status;
     }
-    /* Only a request whose body can be sent again may be retried once
-     * the body has gone out. */
-    fr->retry_ok = fr->conn->reused && !attempt
+    /* A kept connection found dead once the whole request went out is
+     * retried only when the backend cannot have acted on it twice to any
+     * harm: an idempotent method, with a body that can be sent again.
+     * (Dead while the params were going out: any request; send_params.) */
+    fr->retry_ok = fr->conn->reused && !attempt && method_is_idempotent(fr->r)
                    && fcgi_body_is_replayable(body);
     if ((status = send_params(fr, empty)) != OK
         || (!empty && (status = fcgi_body_send(fr, body)) != OK)) {
@@ -257,6 +289,9 @@ static int fcgi_handler(request_rec *r)
     fr->conf = ap_get_module_config(r->per_dir_config,
                                     &fastcgi_handler_module);
     fr->keep_conn = fcgi_conf_keep_conn(fr->conf);
+    if (fcgi_conf_response_timeout(fr->conf)) {
+        fr->deadline = fr->start + fcgi_conf_response_timeout(fr->conf);
+    }
     fr->body_left = -1;
     fcgi_parser_init(&fr->parser);
 

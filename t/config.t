@@ -1,6 +1,7 @@
-# Configuration: the directives FcgiConnectTimeout, FcgiIOTimeout
-# (durations: 500ms, 5s, 2m, 1h, bare seconds) and FcgiStderrLevel (a log
-# level).  A bad value stops httpd at config time with a message that
+# Configuration: the directives FcgiConnectTimeout, FcgiIOTimeout,
+# FcgiQueueTimeout, FcgiIdleTimeout, FcgiResponseTimeout (durations: 500ms,
+# 5s, 2m, 1h, bare seconds), FcgiStderrLevel (a log level), FcgiMaxConns (a
+# number), FcgiResponseHeaderLimit (a size) and FcgiKeepConn (a flag).  A bad value stops httpd at config time with a message that
 # names the directive and says what to write instead; good values pass
 # "httpd -t".  In .htaccess (AllowOverride FileInfo) the handler and the
 # directives apply per directory, and a bad value there fails the request
@@ -25,6 +26,17 @@ my @bad = (
     ['FcgiIOTimeout',      '-1',  "'-1' is not a duration (it does not start with a number)", $write],
     ['FcgiStderrLevel',    'loud', "'loud' is not a log level",
      'write one of emerg, alert, crit, error, warn, notice, info, debug, trace1 ... trace8'],
+    ['FcgiQueueTimeout',   'never', "'never' is not a duration (it does not start with a number)", $write],
+    ['FcgiResponseTimeout', 'soon', "'soon' is not a duration (it does not start with a number)", $write],
+    ['FcgiIdleTimeout',    '0',   "'0' is not a duration (it must be more than zero)", $write],
+    ['FcgiMaxConns',       '0',   "'0' is not a number of connections",
+     'write a whole number from 1, e.g. FcgiMaxConns 4'],
+    ['FcgiMaxConns',       'many', "'many' is not a number of connections",
+     'write a whole number from 1, e.g. FcgiMaxConns 4'],
+    ['FcgiResponseHeaderLimit', '100', "'100' is not a size (it must be from 1K to 64M)",
+     'write e.g. 64K, 1M or 16384 (bytes)'],
+    ['FcgiResponseHeaderLimit', '64X', "'64X' is not a size (the unit is not K or M)",
+     'write e.g. 64K, 1M or 16384 (bytes)'],
 );
 my @good = (
     ['FcgiConnectTimeout', '500ms'],
@@ -33,9 +45,15 @@ my @good = (
     ['FcgiIOTimeout',      '1h'],
     ['FcgiIOTimeout',      '30'],
     ['FcgiStderrLevel',    'debug'],
+    ['FcgiKeepConn',       'Off'],
+    ['FcgiMaxConns',       '16'],
+    ['FcgiQueueTimeout',   '500ms'],
+    ['FcgiResponseTimeout', '5m'],
+    ['FcgiResponseTimeout', 'Off'],
+    ['FcgiResponseHeaderLimit', '128K'],
 );
 
-plan tests => 3 * @bad + @good + 1 + 6 + 3, need_lwp;
+plan tests => 3 * @bad + @good + 2 + 6 + 3, need_lwp;
 
 # --- config time: httpd -t on a minimal configuration -------------------------
 
@@ -84,6 +102,8 @@ EOF
 
 sub in_location {
     my ($directive, $value) = @_;
+    # FcgiIdleTimeout is a property of the process's pools: server-wide.
+    return "$directive $value\n" if $directive eq 'FcgiIdleTimeout';
     return "<Location /app>\n    SetHandler fcgi:127.0.0.1:9000\n"
          . "    $directive $value\n</Location>\n";
 }
@@ -110,9 +130,19 @@ for my $g (@good) {
 
 {
     my ($status, $out) = httpd_t("FcgiConnectTimeout 500ms\nFcgiIOTimeout 2m\n"
-                                 . "FcgiStderrLevel info\n");
+                                 . "FcgiStderrLevel info\nFcgiIdleTimeout 30s\n"
+                                 . "FcgiMaxConns 4\nFcgiKeepConn On\n");
     ok($status == 0 && $out =~ /^Syntax OK$/m,
        'the directives are accepted at server level too (Syntax OK)')
+        or diag($out);
+}
+
+{
+    # The idle timeout belongs to the process's connection pools.
+    my ($status, $out) = httpd_t("<Location /app>\n    FcgiIdleTimeout 30s\n"
+                                 . "</Location>\n");
+    ok($status != 0 && $out =~ /FcgiIdleTimeout not allowed in <Location> context/,
+       'FcgiIdleTimeout is refused inside <Location> (server config only)')
         or diag($out);
 }
 

@@ -32,6 +32,8 @@
 #   truncated_body  headers and some body, then half a record and closes
 #   onebyte      the body in 10000 one-byte STDOUT records (n= to change)
 #   bigheaders   1 MiB of header lines
+#   headers_kb   kb= KiB of header lines (default 16), then "body"
+#   trickle      the body a byte at a time: n= bytes, ms= apart
 #   noend        headers and body, then closes without END_REQUEST
 #   stderr       STDERR lines interleaved with STDOUT
 #   stderrflood  n= STDERR lines (default 150) "stderr flood NNN", each 17
@@ -374,6 +376,23 @@ sub answer {
         my $line = 'X-Filler: ' . ('x' x 1000) . "\r\n";
         my $out = "Content-Type: text/plain\r\n" . ($line x 1048);
         put($c, stdout($id, "$out\r\nbody\n") . end_request($id));
+    }
+    elsif ($case eq 'headers_kb') {
+        my $line = 'X-Filler: ' . ('x' x 1000) . "\r\n";
+        put($c, stdout($id, "Content-Type: text/plain\r\n"
+                            . ($line x ($q{kb} || 16)) . "\r\nbody\n")
+                . end_request($id));
+        $again = 1;
+    }
+    elsif ($case eq 'trickle') {
+        # The body a byte at a time, ms= apart, n= bytes.
+        put($c, stdout($id, $text)) or return 0;
+        for my $i (1 .. ($q{n} || 10)) {
+            Time::HiRes::sleep(($q{ms} || 250) / 1000);
+            put($c, stdout($id, chr(96 + $i % 26))) or return 0;
+        }
+        put($c, end_request($id));
+        $again = 1;
     }
     elsif ($case eq 'noend') {
         put($c, stdout($id, "${text}a body with no end\n"));
