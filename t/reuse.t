@@ -11,8 +11,7 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use Apache::TestUtil;
 use FcgiTest qw(raw_request http_connect http_request read_response
-                error_log_mark wait_error_log sockdir);
-use POSIX ();
+                error_log_mark wait_error_log sockdir in_parallel);
 use Time::HiRes ();
 
 plan tests => 32;
@@ -96,24 +95,13 @@ sub wait_quiet {
 ok(wait_quiet(), 'the backend is quiet before the FcgiMaxConns test');
 {
     # Six clients at once, 300 ms each, FcgiMaxConns 2.
-    my @kids;
-    pipe(my $r, my $w) or die "pipe: $!";
-    for my $i (1 .. 6) {
-        my $pid = fork // die "fork: $!";
-        if (!$pid) {
-            close $r;
-            my $res = raw_request(path => "/reuse-cap?case=conn&sleep=300&i=$i",
-                                  timeout => 20);
-            my $c = conn_info($res);
-            syswrite $w, sprintf("%s %s\n", $res->{status} // 0,
-                                 $c->{open} // -1);
-            POSIX::_exit(0);
-        }
-        push @kids, $pid;
-    }
-    close $w;
-    my @lines = <$r>;
-    waitpid($_, 0) for @kids;
+    my @lines = in_parallel(6, sub {
+        my $i = shift;
+        my $res = raw_request(path => "/reuse-cap?case=conn&sleep=300&i=$i",
+                              timeout => 20);
+        return sprintf('%s %s', $res->{status} // 0,
+                       conn_info($res)->{open} // -1);
+    });
     my @ok = grep { /^200 / } @lines;
     my ($max_open) = sort { $b <=> $a } map { (split)[1] } @lines;
     is(scalar(@ok), 6, 'six requests at once with FcgiMaxConns 2 are all served');
@@ -155,28 +143,20 @@ ok(wait_quiet(), 'the backend is quiet before the FcgiMaxConns test');
     # the 2 connections the workers did not take would wait inside PHP-FPM
     # until the others are let go, the whole run.  8 clients x 10 pages of
     # 100 ms: 8 s of work on 2 workers, about 4 s.
-    my @kids;
-    pipe(my $r, my $w) or die "pipe: $!";
     my $t0 = Time::HiRes::time();
-    for my $i (1 .. 8) {
-        my $pid = fork // die "fork: $!";
-        if (!$pid) {
-            close $r;
-            my $sock = http_connect();
-            for my $n (1 .. 10) {
-                my $t = Time::HiRes::time();
-                http_request($sock, path => "/reuse-starve/reuse_sleep.php?c=$i&n=$n");
-                my $res = read_response($sock, timeout => 30);
-                syswrite $w, sprintf("%s %.3f\n", $res->{status} // 0,
-                                     Time::HiRes::time() - $t);
-            }
-            POSIX::_exit(0);
+    my @lines = in_parallel(8, sub {
+        my $i = shift;
+        my $sock = http_connect();
+        my @out;
+        for my $n (1 .. 10) {
+            my $t = Time::HiRes::time();
+            http_request($sock, path => "/reuse-starve/reuse_sleep.php?c=$i&n=$n");
+            my $res = read_response($sock, timeout => 30);
+            push @out, sprintf('%s %.3f', $res->{status} // 0,
+                               Time::HiRes::time() - $t);
         }
-        push @kids, $pid;
-    }
-    close $w;
-    my @lines = <$r>;
-    waitpid($_, 0) for @kids;
+        return @out;
+    });
     my @ok = grep { /^200 / } @lines;
     my ($slowest) = sort { $b <=> $a } map { (split)[1] } @lines;
     is(scalar(@ok), 80, '8 clients x 10 pages with more connections than workers: all served');

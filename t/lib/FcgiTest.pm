@@ -9,6 +9,7 @@ use strict;
 use warnings FATAL => 'all';
 
 use Apache::Test ();
+use POSIX ();
 use Apache::TestRequest ();
 use IO::Select ();
 use IO::Socket::INET ();
@@ -17,7 +18,7 @@ use Time::HiRes ();
 use Exporter 'import';
 our @EXPORT_OK = qw(server_addr http_connect http_request read_response
                     raw_request error_log_mark error_log_since
-                    wait_error_log sockdir);
+                    wait_error_log sockdir in_parallel);
 
 sub sockdir { $ENV{FCGI_TEST_SOCKDIR} }
 
@@ -201,6 +202,31 @@ sub wait_error_log {
         Time::HiRes::sleep(0.05);
     } while (Time::HiRes::time() < $until);
     return $text;
+}
+
+# Run $code->($i) for $i in 1 .. $n, each in a process of its own, all at
+# once; each returns a list of one-line results.  Returns them all.
+sub in_parallel {
+    my ($n, $code) = @_;
+    pipe(my $r, my $w) or die "pipe: $!";
+    my @kids;
+    for my $i (1 .. $n) {
+        my $pid = fork // die "fork: $!";
+        if (!$pid) {
+            close $r;
+            my @out = eval { $code->($i) };
+            @out = ("error: $@") if $@;
+            syswrite $w, join('', map { s/\n/ /gr . "\n" } @out);
+            POSIX::_exit(0);
+        }
+        push @kids, $pid;
+    }
+    close $w;
+    my @lines = <$r>;
+    close $r;
+    waitpid($_, 0) for @kids;
+    chomp @lines;
+    return @lines;
 }
 
 1;
