@@ -2,9 +2,9 @@
  * loadgen.c: the benchmark's HTTP/1.1 client, single-threaded, on epoll.
  *
  *   loadgen bench  -u URL -c CONNS -d SECS [-w WARMUP] [-b LEN] [-V]
- *   loadgen get    -u URL [-b LEN] [-V] [-r PID,PID...] [-t TIMEOUT]
- *   loadgen post   -u URL -n BYTES [-r PID,...] [-t TIMEOUT]
- *   loadgen stream -u URL [-t TIMEOUT]
+ *   loadgen get    -u URL [-b LEN] [-V] [-r PID,PID...] [-t TIMEOUT] [-s STALL]
+ *   loadgen post   -u URL -n BYTES [-r PID,...] [-t TIMEOUT] [-s STALL]
+ *   loadgen stream -u URL [-t TIMEOUT] [-s STALL]
  *
  * bench: CONNS keep-alive connections, each sending GETs back to back
  *   (one outstanding request per connection) for WARMUP + SECS seconds;
@@ -24,6 +24,8 @@
  * -b LEN: every response body must be LEN bytes; -V: check bodies against
  * the pattern (pattern.h); -r: sample VmRSS of these processes every 50 ms
  * and report the largest growth over the value before the transfer.
+ * get, post and stream give up after TIMEOUT seconds (default 300), or
+ * when nothing has moved either way for STALL seconds (default 10).
  *
  * Every response must be 200; anything else, a short body or a broken
  * connection counts in errors.  Output: one line of key=value pairs.
@@ -147,7 +149,7 @@ static struct sockaddr_in server;
 static char host_hdr[128];
 static const char *path = "/";
 static int nconns = 1;
-static double duration = 5, warmup = 1, timeout_s = 300;
+static double duration = 5, warmup = 1, timeout_s = 300, stall_s = 10;
 static long long expect_len = -1;
 static int verify;
 static unsigned long long post_bytes;
@@ -158,9 +160,9 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: loadgen bench  -u URL -c CONNS -d SECS [-w WARMUP] [-b LEN] [-V]\n"
-            "       loadgen get    -u URL [-b LEN] [-V] [-r PID,...] [-t TIMEOUT]\n"
-            "       loadgen post   -u URL -n BYTES [-r PID,...] [-t TIMEOUT]\n"
-            "       loadgen stream -u URL [-t TIMEOUT]\n");
+            "       loadgen get    -u URL [-b LEN] [-V] [-r PID,...] [-t TIMEOUT] [-s STALL]\n"
+            "       loadgen post   -u URL -n BYTES [-r PID,...] [-t TIMEOUT] [-s STALL]\n"
+            "       loadgen stream -u URL [-t TIMEOUT] [-s STALL]\n");
     exit(2);
 }
 
@@ -277,7 +279,7 @@ static unsigned char send_src[SEND_CHUNK + PATTERN_PERIOD];
 static unsigned char check_ref[2 * PATTERN_PERIOD];
 
 /* results */
-static int64_t window_start, window_end, t_start, t_done;
+static int64_t window_start, window_end, t_start, t_done, last_progress;
 static unsigned long long n_responses, n_body_bytes, n_errors, n_reconnects;
 static int single_done, last_status = -1, verify_failed;
 static char first_error[256];
@@ -355,6 +357,7 @@ static int conn_send(struct conn *c)
             return -1;
         }
         c->req_sent += (size_t)n;
+        last_progress = now_us();
     }
     while (mode == MODE_POST && c->body_sent < post_bytes) {
         unsigned long long left = post_bytes - c->body_sent;
@@ -370,6 +373,7 @@ static int conn_send(struct conn *c)
             return -1;
         }
         c->body_sent += (unsigned long long)n;
+        last_progress = now_us();
     }
     want_write(c, 0);
     return 0;
@@ -656,6 +660,7 @@ static void conn_readable(struct conn *c)
             conn_restart(c);
             return;
         }
+        last_progress = now_us();
         if (mode == MODE_STREAM) {
             arrival_rt = realtime_us();
         }
@@ -779,7 +784,7 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[1], "stream")) mode = MODE_STREAM;
     else usage();
     optind = 2;
-    while ((opt = getopt(argc, argv, "u:c:d:w:b:Vn:r:t:")) != -1) {
+    while ((opt = getopt(argc, argv, "u:c:d:w:b:Vn:r:t:s:")) != -1) {
         switch (opt) {
         case 'u': url = optarg; break;
         case 'c': nconns = atoi(optarg); break;
@@ -790,6 +795,7 @@ int main(int argc, char **argv)
         case 'n': post_bytes = strtoull(optarg, NULL, 10); break;
         case 'r': parse_pids(optarg); break;
         case 't': timeout_s = atof(optarg); break;
+        case 's': stall_s = atof(optarg); break;
         default: usage();
         }
     }
@@ -828,7 +834,7 @@ int main(int argc, char **argv)
         return 1;
     }
     rss_sample(1);
-    t_start = now_us();
+    t_start = last_progress = now_us();
     window_start = t_start + (int64_t)(warmup * 1e6);
     window_end = window_start + (int64_t)(duration * 1e6);
     deadline = mode == MODE_BENCH ? window_end
@@ -849,7 +855,14 @@ int main(int argc, char **argv)
         if (t >= deadline || single_done) {
             break;
         }
+        if (mode != MODE_BENCH && t - last_progress > (int64_t)(stall_s * 1e6)) {
+            error_note("stalled: nothing moved for %.0f s", stall_s);
+            break;
+        }
         timeout_ms = (int)((deadline - t + 999) / 1000);
+        if (mode != MODE_BENCH && timeout_ms > 1000) {
+            timeout_ms = 1000; /* to notice a stall */
+        }
         if (n_rss_pids && timeout_ms > (next_rss - t + 999) / 1000) {
             timeout_ms = (int)((next_rss - t + 999) / 1000);
         }
@@ -895,7 +908,7 @@ int main(int argc, char **argv)
         int64_t first;
 
         if (!single_done || t_done == 0) {
-            error_note("no complete response within %.0f s", timeout_s);
+            error_note("no complete response");
         }
         if (n_delays == 0) {
             error_note("no timestamped line arrived");
@@ -915,7 +928,7 @@ int main(int argc, char **argv)
                                                      : conns[0].body_len;
 
         if (!single_done || t_done == 0) {
-            error_note("no complete response within %.0f s", timeout_s);
+            error_note("no complete response");
         }
         if (mode == MODE_POST && t_done) {
             char want[64];

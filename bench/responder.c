@@ -8,6 +8,8 @@
  * accept loop share it.  Single-threaded, built on libfcgi's FCGX_* API,
  * which honours FCGI_KEEP_CONN: a front end that keeps the connection gets
  * it kept (the process then serves that connection until it is closed).
+ * Every request's STDIN is read to its end, which keeping the connection
+ * needs (see worker()).
  *
  * What a request gets depends on QUERY_STRING only (the path is ignored):
  *
@@ -227,6 +229,15 @@ static void worker(int sock)
     }
     while (FCGX_Accept_r(&req) >= 0) {
         serve(&req);
+        /* Read the request's STDIN to its end even when the answer did
+         * not need it.  FCGX_Finish_r does not, and with FCGI_KEEP_CONN
+         * the next FCGX_Accept_r would then find the rest of this
+         * request (often just the empty STDIN record, when the front end
+         * sent it apart from PARAMS, as mod_proxy_fcgi does) where it
+         * expects a BEGIN_REQUEST, and close the connection: the front
+         * end sees EOF on its next request (a 503 from mod_proxy_fcgi). */
+        while (FCGX_GetStr((char *)upload_buf, sizeof(upload_buf), req.in) > 0) {
+        }
         FCGX_Finish_r(&req);
     }
     _exit(0);
