@@ -19,7 +19,8 @@
  *   the answer must be the responder's "bytes=BYTES pattern=ok".
  * stream: one GET of the responder's stream endpoint; each 64-byte line
  *   carries the time the backend flushed it; arrival minus that is the
- *   delay reported (p50 and max over the lines, and the first line's).
+ *   delay reported (p50 and max over the lines, the first line's, and
+ *   each line's in order).
  *
  * -b LEN: every response body must be LEN bytes; -V: check bodies against
  * the pattern (pattern.h); -r: sample VmRSS of these processes every 50 ms
@@ -913,13 +914,20 @@ int main(int argc, char **argv)
         if (n_delays == 0) {
             error_note("no timestamped line arrived");
         }
+        char each[1024] = "-";
+        size_t used = 0;
+
+        for (i = 0; i < n_delays && used < sizeof(each) - 16; i++) {
+            used += (size_t)snprintf(each + used, sizeof(each) - used, "%s%.3f",
+                                     i ? "," : "", (double)delays[i] / 1e3);
+        }
         first = n_delays ? delays[0] : -1;
         qsort(delays, (size_t)n_delays, sizeof(delays[0]), cmp_i64);
         printf("mode=stream lines=%d first_ms=%.3f p50_ms=%.3f max_ms=%.3f "
-               "status=%d errors=%llu\n", n_delays, (double)first / 1e3,
+               "status=%d errors=%llu each_ms=%s\n", n_delays, (double)first / 1e3,
                n_delays ? (double)delays[(n_delays - 1) / 2] / 1e3 : -1.0,
                n_delays ? (double)delays[n_delays - 1] / 1e3 : -1.0,
-               last_status, n_errors);
+               last_status, n_errors, each);
     }
     else {
         long base = 0, growth = rss_growth(&base);
