@@ -16,6 +16,9 @@
 #                        with PHP-FPM serving a small sample site
 #   ./build.sh fuzz [S]  build the libFuzzer harnesses in fuzz/ (ASan+UBSan)
 #                        and run each for S seconds (default 15)
+#   ./build.sh bench [ARGS]  install nginx, libfcgi-dev and wrk (as root)
+#                        and run bench/run ARGS (side by side with
+#                        mod_proxy_fcgi and nginx; --quick for a minute)
 #
 # APXS (default: apxs on PATH, else /usr/bin/apxs) picks the httpd to build for.
 set -eu
@@ -113,6 +116,15 @@ fuzz() {
     say "build.sh fuzz: no findings"
 }
 
+bench() {
+    if [ "$(id -u)" = 0 ]; then
+        DEB_PACKAGES="$DEB_PACKAGES nginx libfcgi-dev wrk curl"
+        deps
+    fi
+    build
+    exec "$top/bench/run" "$@"
+}
+
 run_tests() {
     if [ "${1:-}" = "--asan" ]; then
         FCGI_SANITIZE=1
@@ -199,5 +211,6 @@ case "${1:-}" in
     test-as-user) build && test_as_user ;;
     demo) build && exec "$top/demo/run" ;;
     fuzz) shift; fuzz "$@" ;;
-    *) sed -n "2,21p" "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    bench) shift; bench "$@" ;;
+    *) sed -n "2,23p" "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
