@@ -1,0 +1,303 @@
+#!/usr/bin/perl
+# soak-backend.pl: the FastCGI backend bench/soak kills and restarts.
+#
+# A trimmed copy of t/backend/fcgi_test_backend.pl (which the suite owns
+# and this must not change) with the cases the soak needs: bodies made
+# from the request's id (bench/lib/SoakBody.pm), uploads answered with
+# their hash, streaming, and FCGI_KEEP_CONN: when the web server sets it,
+# the connection serves further requests, up to a random number of them
+# (--max-requests), and then is closed without notice, as a backend that
+# recycles its workers does.  The fault cases always close.
+#
+#   soak-backend.pl --dir DIR --port PORT [--max-requests N]
+#                   [--io-timeout SECS]
+#
+# Listens on DIR/backend.sock and 127.0.0.1:PORT, forks a process per
+# connection, and touches DIR/backend.ready when it is up.
+#
+# Cases (QUERY_STRING "case=NAME&id=ID&..."):
+#   id         SIZE (size=, default 200) bytes of SoakBody::body(ID)
+#   big        the same, default 8 MiB, in STDOUT records of random sizes
+#   upload     "id=ID length=N sha256=HEX\n" of the body it received
+#   stream     n= lines (SoakBody::stream_lines), one every ms= ms
+#   overlong   Content-Length: SIZE, then SIZE bytes of body(ID) and 1000
+#              more (the module must drop the rest)
+#   stall      headers and a line of body, then silence
+#   hang       reads the request, never answers
+#   slowhead   answers, but only after --io-timeout + 1 seconds
+#   truncated  half a record, then closes (before the headers are done)
+#   truncated_body  headers and some body, then half a record, closes
+#   badversion a STDOUT record of FastCGI version 2
+#   garbage    answers in HTTP, not FastCGI
+#   noend      headers and body, then closes without END_REQUEST
+#   wrongid    the answer in records for request id + 1
+use strict;
+use warnings;
+
+use Digest::SHA ();
+use FindBin ();
+use Getopt::Long ();
+use IO::Select ();
+use IO::Socket::INET ();
+use IO::Socket::UNIX ();
+use POSIX ();
+use Socket qw(SOCK_STREAM);
+use Time::HiRes ();
+
+use lib "$FindBin::Bin/lib";
+use SoakBody ();
+
+my ($dir, $port, $max_requests, $io_timeout) = (undef, undef, 20, 2);
+Getopt::Long::GetOptions('dir=s' => \$dir, 'port=i' => \$port,
+                         'max-requests=i' => \$max_requests,
+                         'io-timeout=i' => \$io_timeout)
+    && $dir && $port
+    or die "usage: $0 --dir DIR --port PORT [--max-requests N] "
+           . "[--io-timeout SECS]\n";
+
+$SIG{PIPE} = 'IGNORE';
+$SIG{CHLD} = sub { 1 while waitpid(-1, POSIX::WNOHANG()) > 0 };
+$SIG{TERM} = sub { POSIX::_exit(0) };
+
+my @listeners;
+{
+    my $path = "$dir/backend.sock";
+    unlink $path;
+    push @listeners, IO::Socket::UNIX->new(Type => SOCK_STREAM,
+                                           Local => $path, Listen => 512)
+        || die "listen $path: $!";
+    push @listeners, IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                           LocalPort => $port, Listen => 512,
+                                           ReuseAddr => 1)
+        || die "listen 127.0.0.1:$port: $!";
+}
+open my $ready, '>', "$dir/backend.ready" or die "$dir/backend.ready: $!";
+close $ready;
+
+my $select = IO::Select->new(@listeners);
+while (1) {
+    for my $l ($select->can_read) {
+        my $c = $l->accept or next;
+        my $pid = fork;
+        if (!defined $pid || $pid) {
+            close $c;
+            next;
+        }
+        $SIG{CHLD} = 'DEFAULT';
+        close $_ for @listeners;
+        srand();
+        serve_connection($c);
+        close $c;
+        POSIX::_exit(0);
+    }
+}
+
+# ---------------------------------------------------------------------------
+
+sub read_exact {
+    my ($c, $n) = @_;
+    my $buf = '';
+    while (length $buf < $n) {
+        my $r = sysread($c, $buf, $n - length $buf, length $buf);
+        return undef unless $r;
+    }
+    return $buf;
+}
+
+sub read_record {
+    my $c = shift;
+    my $h = read_exact($c, 8) // return;
+    my ($ver, $type, $id, $clen, $plen) = unpack('CCnnC', $h);
+    my $content = $clen ? read_exact($c, $clen) : '';
+    return unless defined $content;
+    read_exact($c, $plen) if $plen;
+    return ($type, $id, $content);
+}
+
+sub param_len {
+    my $s = shift;
+    my $b = unpack('C', substr($$s, 0, 1));
+    if ($b < 128) {
+        substr($$s, 0, 1) = '';
+        return $b;
+    }
+    my $n = unpack('N', substr($$s, 0, 4)) & 0x7fffffff;
+    substr($$s, 0, 4) = '';
+    return $n;
+}
+
+# Read BEGIN_REQUEST, PARAMS and STDIN; returns (\%params, $stdin, $id,
+# $keep_conn), or nothing when the connection ends first.
+sub read_request {
+    my $c = shift;
+    my ($params, $stdin, $id, $flags) = ('', '', 1, 0);
+    my %p;
+    while (1) {
+        my ($type, $rid, $content) = read_record($c);
+        return unless defined $type;
+        if ($type == 1) {
+            $id = $rid;
+            $flags = unpack('x2C', $content);
+        }
+        elsif ($type == 4) {
+            if (length $content) {
+                $params .= $content;
+                next;
+            }
+            while (length $params) {
+                my $nl = param_len(\$params);
+                my $vl = param_len(\$params);
+                my $name = substr($params, 0, $nl, '');
+                $p{$name} = substr($params, 0, $vl, '');
+            }
+        }
+        elsif ($type == 5) {
+            last unless length $content;
+            $stdin .= $content;
+        }
+    }
+    return (\%p, $stdin, $id, $flags & 1);
+}
+
+sub record {
+    my ($type, $id, $content, $version) = @_;
+    my $out = '';
+    do {
+        my $chunk = substr($content, 0, 65535, '');
+        my $pad = (8 - length($chunk) % 8) % 8;
+        $out .= pack('CCnnCC', $version // 1, $type, $id, length $chunk, $pad,
+                     0) . $chunk . ("\0" x $pad);
+    } while (length $content);
+    return $out;
+}
+
+sub stdout { record(6, $_[0], $_[1]) }
+sub end_request { record(3, $_[0], pack('NCx3', 0, 0)) }
+
+# STDOUT records of random sizes (1 byte to 32 KiB), to move the record
+# boundaries around in the module's reads.
+sub stdout_random {
+    my ($id, $data) = @_;
+    my $out = '';
+    while (length $data) {
+        my $n = rand() < 0.1 ? 1 + int rand 64 : 1 + int rand 32768;
+        $out .= stdout($id, substr($data, 0, $n, ''));
+    }
+    return $out;
+}
+
+sub put {
+    my ($c, $data) = @_;
+    while (length $data) {
+        my $n = syswrite($c, $data);
+        return 0 unless $n;
+        substr($data, 0, $n) = '';
+    }
+    return 1;
+}
+
+sub wait_for_close {
+    my ($c, $secs) = @_;
+    my $sel = IO::Select->new($c);
+    my $until = time + ($secs // 600);
+    while (time < $until) {
+        next unless $sel->can_read(1);
+        my $r = sysread($c, my $buf, 65536);
+        return unless $r;
+    }
+}
+
+sub serve_connection {
+    my $c = shift;
+    my $limit = 1 + int rand($max_requests > 0 ? $max_requests : 1);
+    for (my $served = 1; ; $served++) {
+        my ($p, $stdin, $id, $keep) = read_request($c);
+        return unless $p;
+        my $clean = answer($c, $p, $stdin, $id);
+        return unless $clean && $keep && $served < $limit;
+    }
+}
+
+# Answer one request; returns true when the connection is still good for
+# another one.
+sub answer {
+    my ($c, $p, $stdin, $id) = @_;
+    my %q = map { my ($k, $v) = split /=/, $_, 2; ($k, $v // '') }
+            split /&/, $p->{QUERY_STRING} // '';
+    my $case = $q{case} // 'id';
+    my $rid = $q{id} // '';
+    $rid =~ /^[a-z0-9-]{1,64}$/ or $rid = 'noid';
+    my $hdr = "Content-Type: text/plain\r\nX-Soak-Id: $rid\r\n";
+    my $size = $q{size} // ($case eq 'big' ? 8 << 20 : 200);
+
+    if ($case eq 'id' || $case eq 'big') {
+        # Written as it is cut into records, 256 KiB at a time.
+        my $data = "$hdr\r\n" . SoakBody::body($rid, $size);
+        for (my $off = 0; $off < length $data; $off += 262144) {
+            put($c, stdout_random($id, substr($data, $off, 262144)))
+                or return 0;
+        }
+        return put($c, stdout($id, '') . end_request($id));
+    }
+    if ($case eq 'upload') {
+        my $answer = SoakBody::upload_answer($rid, length $stdin,
+                                             Digest::SHA::sha256_hex($stdin));
+        return put($c, stdout($id, "$hdr\r\n$answer") . stdout($id, '')
+                       . end_request($id));
+    }
+    if ($case eq 'stream') {
+        my $n = $q{n} || 10;
+        my $ms = $q{ms} // 50;
+        put($c, stdout($id, "$hdr\r\n")) or return 0;
+        my @lines = SoakBody::stream_lines($rid, $n);
+        for my $i (0 .. $#lines) {
+            put($c, stdout($id, $lines[$i])) or return 0;
+            Time::HiRes::sleep($ms / 1000) if $i < $#lines;
+        }
+        return put($c, stdout($id, '') . end_request($id));
+    }
+    if ($case eq 'overlong') {
+        put($c, stdout_random($id, "${hdr}Content-Length: $size\r\n\r\n"
+                              . SoakBody::body($rid, $size) . ('X' x 1000))
+                . stdout($id, '') . end_request($id));
+        return 0;
+    }
+    if ($case eq 'stall') {
+        put($c, stdout($id, "$hdr\r\none line, then nothing\n"));
+        wait_for_close($c);
+    }
+    elsif ($case eq 'hang') {
+        wait_for_close($c);
+    }
+    elsif ($case eq 'slowhead') {
+        Time::HiRes::sleep($io_timeout + 1);
+        put($c, stdout($id, "$hdr\r\ntoo late\n") . end_request($id));
+    }
+    elsif ($case eq 'truncated') {
+        put($c, substr(stdout($id, "$hdr\r\nthis record is cut in half\n"),
+                       0, 20));
+    }
+    elsif ($case eq 'truncated_body') {
+        my $rec = stdout($id, "and this record is cut in half\n");
+        put($c, stdout($id, "$hdr\r\nfirst part of the body\n")
+                . substr($rec, 0, 20));
+    }
+    elsif ($case eq 'badversion') {
+        put($c, record(6, $id, "$hdr\r\nversion two\n", 2) . end_request($id));
+    }
+    elsif ($case eq 'garbage') {
+        put($c, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>");
+    }
+    elsif ($case eq 'noend') {
+        put($c, stdout($id, "$hdr\r\na body with no end\n"));
+    }
+    elsif ($case eq 'wrongid') {
+        put($c, stdout($id + 1, "$hdr\r\nfor another request\n")
+                . end_request($id + 1));
+    }
+    else {
+        put($c, stdout($id, "Status: 400\r\n$hdr\r\nunknown case $case\n")
+                . end_request($id));
+    }
+    return 0;
+}
