@@ -31,6 +31,8 @@
 #   garbage    answers in HTTP, not FastCGI
 #   noend      headers and body, then closes without END_REQUEST
 #   wrongid    the answer in records for request id + 1
+#   foreign    a good response carrying another request's body (the
+#              same client's next request id): for checking bench/soak
 use strict;
 use warnings;
 
@@ -238,6 +240,14 @@ sub answer {
                 or return 0;
         }
         return put($c, stdout($id, '') . end_request($id));
+    }
+    if ($case eq 'foreign') {
+        # For bench/soak's check of itself: another request's body (the
+        # same client's next request) under this request's X-Soak-Id.
+        (my $other = $rid) =~ s/r(\d+)$/'r' . ($1 + 1)/e;
+        return put($c, stdout_random($id, "$hdr\r\n"
+                                     . SoakBody::body($other, $size))
+                       . stdout($id, '') . end_request($id));
     }
     if ($case eq 'upload') {
         my $answer = SoakBody::upload_answer($rid, length $stdin,
