@@ -245,6 +245,12 @@ apr_status_t fcgi_backend_acquire(fcgi_backend *b, int max_conns,
     if (rv != APR_SUCCESS) {
         return rv;
     }
+    if (c && fresh) {
+        /* Handed a kept connection while waiting, but a new one was
+         * asked for: the slot is ours, the connection goes. */
+        fcgi_conn_close(c);
+        c = NULL;
+    }
     if (c) {
         c->reused = 1;
     }

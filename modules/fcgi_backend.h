@@ -54,9 +54,9 @@ const fcgi_addr *fcgi_backend_addr(const fcgi_backend *backend);
  * A connection for one request: an idle one that is still good, else a
  * new one while fewer than max_conns (the request's FcgiMaxConns, 0 for
  * the process default) are open, else the next one released (waiting at
- * most queue_timeout: FCGI_EQUEUE).  `fresh` asks for a new connection
- * even if idle ones are kept (the retry after a stale one).  Connect
- * failures are returned as they are.
+ * most queue_timeout: FCGI_EQUEUE).  `fresh` asks for a new connection,
+ * never a kept one (for a request that must not meet a connection the
+ * backend is about to close).  Connect failures are returned as they are.
  */
 apr_status_t fcgi_backend_acquire(fcgi_backend *backend, int max_conns,
                                   apr_interval_time_t connect_timeout,

@@ -10,7 +10,15 @@
  * aborted request.
  */
 
+#include <string.h>
+
+#include "apr_poll.h"
+
 #include "fcgi_conn.h"
+
+/* How long a connection must stay quiet after the END_REQUEST of an
+ * aborted request to be kept. */
+#define FCGI_ABORT_SETTLE apr_time_from_msec(20)
 
 apr_status_t fcgi_conn_open(fcgi_conn **connp, const fcgi_addr *addr,
                             apr_interval_time_t connect_timeout,
@@ -172,6 +180,25 @@ apr_status_t fcgi_conn_abort_request(fcgi_conn *conn, fcgi_parser *parser,
         if (pos < n) {
             /* Bytes after END_REQUEST: the connection is not clean. */
             rv = APR_EGENERAL;
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        /* END_REQUEST may just be the end the request had anyway, with
+         * our ABORT_REQUEST still unread: a backend that reads it as the
+         * next request and finds no BEGIN_REQUEST closes the connection
+         * (PHP-FPM does).  Such a backend does so at once; one that took
+         * the abort stays silent. */
+        apr_pollfd_t pfd;
+        apr_int32_t nfd = 0;
+
+        memset(&pfd, 0, sizeof(pfd));
+        pfd.p = conn->pool;
+        pfd.desc_type = APR_POLL_SOCKET;
+        pfd.desc.s = conn->sock;
+        pfd.reqevents = APR_POLLIN;
+        if (apr_poll(&pfd, 1, &nfd, FCGI_ABORT_SETTLE) == APR_SUCCESS
+            && nfd > 0) {
+            rv = APR_EOF;
         }
     }
     apr_socket_timeout_set(conn->sock, conn->io_timeout);

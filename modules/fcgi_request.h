@@ -40,7 +40,8 @@ typedef struct {
     fcgi_backend *backend;
     fcgi_conn *conn;              /* ours until given back to the pool */
     int keep_conn;                /* FCGI_KEEP_CONN asked for */
-    int retry_ok;                 /* a stale kept connection may be retried */
+    int retry_ok;                 /* a kept connection found dead may be
+                                     retried (first go, idempotent) */
     int retry;                    /* ... and was: try again on a new one */
     apr_time_t start;
     apr_time_t deadline;          /* FcgiResponseTimeout's, or 0 */

@@ -140,7 +140,7 @@ static int send_params(fcgi_request *fr, int empty_body)
     if (rv == APR_SUCCESS) {
         return OK;
     }
-    if (fr->conn->reused && !fr->received
+    if (fr->retry_ok
         && (APR_STATUS_IS_EPIPE(rv) || APR_STATUS_IS_ECONNRESET(rv))) {
         /* A kept connection the backend had closed: nothing of the
          * request body has been read yet, so try again on a new one. */
@@ -236,16 +236,19 @@ static int method_is_idempotent(const request_rec *r)
 static int run_request(fcgi_request *fr, fcgi_body *body, int attempt)
 {
     int status, empty = fcgi_body_is_empty(body);
+    /* A kept connection may be one the backend is closing just now (its
+     * worker recycled, say), which shows only once the request went out:
+     * then the request is sent again.  That is safe only when the backend
+     * cannot act on it twice to any harm, an idempotent method with a
+     * body that can be sent again; any other request gets a new
+     * connection, which cannot be stale. */
+    int retryable = method_is_idempotent(fr->r)
+                    && fcgi_body_is_replayable(body);
 
-    if ((status = connect_backend(fr, attempt > 0)) != OK) {
+    if ((status = connect_backend(fr, attempt > 0 || !retryable)) != OK) {
         return status;
     }
-    /* A kept connection found dead once the whole request went out is
-     * retried only when the backend cannot have acted on it twice to any
-     * harm: an idempotent method, with a body that can be sent again.
-     * (Dead while the params were going out: any request; send_params.) */
-    fr->retry_ok = fr->conn->reused && !attempt && method_is_idempotent(fr->r)
-                   && fcgi_body_is_replayable(body);
+    fr->retry_ok = fr->conn->reused && !attempt;
     if ((status = send_params(fr, empty)) != OK
         || (!empty && (status = fcgi_body_send(fr, body)) != OK)) {
         fcgi_stream_release(fr, 0);

@@ -14,7 +14,7 @@ use FcgiTest qw(raw_request http_connect http_request read_response
                 error_log_mark wait_error_log sockdir in_parallel);
 use Time::HiRes ();
 
-plan tests => 32;
+plan tests => 37;
 
 my $dir = sockdir();
 
@@ -53,6 +53,18 @@ sub wait_quiet {
     is($a->{keep}, 0, 'with FcgiKeepConn Off the backend is not asked to keep it');
     isnt($b->{conn}, $a->{conn}, 'with FcgiKeepConn Off each request has its own connection');
     is($b->{request}, 1, 'with FcgiKeepConn Off no connection serves twice');
+}
+
+# A POST is not idempotent: were its kept connection closing just then,
+# it could not be sent again.  It gets a new connection.
+{
+    my $a = conn_info(raw_request(path => '/reuse-keep?case=conn'));
+    my $post = raw_request(method => 'POST', path => '/reuse-keep?case=conn',
+                           body => 'x=1');
+    my $b = conn_info($post);
+    is($post->{status}, 200, 'a POST through a backend with kept connections is served');
+    isnt($b->{conn}, $a->{conn}, 'a POST gets a new connection, not a kept one');
+    is($b->{request}, 1, '... on which it is the first request');
 }
 
 # --- idle connections close --------------------------------------------------
@@ -208,6 +220,27 @@ sub leave_early {
     ok($closed, 'a backend that ignores FCGI_ABORT_REQUEST has its connection closed');
     my $next = conn_info(raw_request(path => '/reuse-abort?case=conn'));
     is($next->{request}, 1, '... and the next request gets a new connection');
+}
+
+# PHP-FPM reads FCGI_ABORT_REQUEST as the start of its next request and
+# closes the connection: the module must notice, not keep it, and the next
+# request must not meet a dead connection.
+{
+    my $mark = error_log_mark();
+    my $sock = http_connect();
+    http_request($sock, path => '/reuse-php/reuse_stream.php');
+    my $buf = '';
+    while ($buf !~ /line 2\n/) {
+        sysread($sock, $buf, 4096, length $buf) or last;
+    }
+    close $sock;
+    Time::HiRes::sleep(0.3);
+    my @next = map { raw_request(path => '/reuse-php/env.php') } 1 .. 3;
+    is(join(' ', map { $_->{status} } @next), '200 200 200',
+       'after a client left a PHP response early, the next requests are served');
+    my $log = wait_error_log($mark, qr/FCGI0105/, 1);
+    unlike($log, qr/FCGI0(?:105|2\d\d|3[0-2]\d)/,
+           '... without meeting a dead connection (no retry, no failure logged)');
 }
 
 # --- many requests, few connections ------------------------------------------
