@@ -4,18 +4,22 @@
  * fcgi_backend.c: the backends one httpd process talks to, and their
  * connection pools (see fcgi_backend.h).
  *
- * Locking: the registry's mutex guards its table; each backend's mutex
- * guards its pool.  The reaper takes the registry's, then a backend's;
- * nothing takes them the other way round.  Connection pools are subpools
+ * Locking: the registry's read-write lock guards its table (requests
+ * only read it, once their backend is known); each backend's mutex guards
+ * its pool.  The reaper takes the registry's lock, then a backend's mutex;
+ * nothing takes them the other way round.  A request's own progress
+ * (sent, answered) is published with atomics, not under the mutex.  Connection pools are subpools
  * of the registry's pool, whose allocator has a mutex of its own, so any
  * thread may create and destroy them.
  */
 
+#include "apr_atomic.h"
 #include "apr_hash.h"
 #include "apr_strings.h"
 #include "apr_thread_cond.h"
 #include "apr_thread_mutex.h"
 #include "apr_thread_proc.h"
+#include "apr_thread_rwlock.h"
 
 #include "fcgi_backend.h"
 
@@ -30,7 +34,8 @@
 
 struct fcgi_registry {
     apr_pool_t *pool;
-    apr_thread_mutex_t *mutex;
+    apr_thread_rwlock_t *lock;         /* read: look up; write: add, resolve */
+    apr_thread_mutex_t *reaper_mutex;
     apr_hash_t *backends;              /* spec -> fcgi_backend */
     fcgi_pool_limits limits;
     apr_thread_t *reaper;
@@ -102,7 +107,7 @@ static void busy_add(fcgi_backend *b, fcgi_conn *c)
         b->busy->busy_prev = c;
     }
     b->busy = c;
-    c->awaiting = 0;
+    apr_atomic_set32(&c->awaiting, 0);
 }
 
 static void busy_remove(fcgi_backend *b, fcgi_conn *c)
@@ -124,8 +129,11 @@ static int earlier_request_waiting(fcgi_backend *b, const fcgi_conn *c)
 {
     const fcgi_conn *o;
 
+    apr_uint64_t sent = apr_atomic_read64(&((fcgi_conn *)c)->sent_at);
+
     for (o = b->busy; o; o = o->busy_next) {
-        if (o->awaiting && o->sent_at < c->sent_at) {
+        if (apr_atomic_read32(&((fcgi_conn *)o)->awaiting)
+            && apr_atomic_read64(&((fcgi_conn *)o)->sent_at) < sent) {
             return 1;
         }
     }
@@ -145,28 +153,6 @@ static void slot_freed(fcgi_backend *b)
         b->open++;
         apr_thread_cond_signal(w->cond);
     }
-}
-
-static void pool_close(fcgi_backend *b, fcgi_conn *c)
-{
-    fcgi_conn_close(c);
-    slot_freed(b);
-}
-
-/* An idle connection still good, or NULL. */
-static fcgi_conn *idle_take(fcgi_backend *b)
-{
-    fcgi_conn *c;
-
-    while ((c = b->idle)) {
-        b->idle = c->next;
-        c->next = NULL;
-        if (fcgi_conn_is_alive(c)) {
-            return c;
-        }
-        pool_close(b, c);
-    }
-    return NULL;
 }
 
 /* Wait for a connection or a slot; returns with the mutex held. */
@@ -209,95 +195,127 @@ static apr_status_t queue_wait(fcgi_backend *b, apr_interval_time_t timeout,
     return FCGI_EQUEUE;
 }
 
+/*
+ * Under the mutex, take a connection or a slot: *conn is a kept one (to
+ * be checked), or NULL with a slot reserved for a new one.  Nothing slow
+ * happens under the mutex: checking, connecting and closing come after.
+ */
+static apr_status_t pool_take(fcgi_backend *b, int max_conns, int fresh,
+                              apr_interval_time_t queue_timeout,
+                              apr_pool_t *rp, fcgi_conn **conn,
+                              fcgi_conn **to_close)
+{
+    apr_status_t rv = APR_SUCCESS;
+    fcgi_conn *c = NULL;
+
+    *to_close = NULL;
+    if (b->idle && (!fresh || b->open >= max_conns)) {
+        /* A kept one, or (for a new one) the room it takes up. */
+        c = b->idle;
+        b->idle = c->next;
+        c->next = NULL;
+        if (fresh) {
+            *to_close = c;
+            c = NULL;
+        }
+    }
+    else if (b->transient || b->open < max_conns) {
+        b->open++;
+    }
+    else if ((rv = queue_wait(b, queue_timeout, rp, &c)) == APR_SUCCESS
+             && c && fresh) {
+        /* Handed a kept connection, but a new one was asked for: the slot
+         * is ours, the connection goes. */
+        *to_close = c;
+        c = NULL;
+    }
+    if (c) {
+        busy_add(b, c);
+    }
+    *conn = c;
+    return rv;
+}
+
 apr_status_t fcgi_backend_acquire(fcgi_backend *b, int max_conns,
                                   apr_interval_time_t connect_timeout,
                                   apr_interval_time_t queue_timeout,
                                   int fresh, apr_pool_t *rp,
                                   fcgi_conn **connp)
 {
-    fcgi_conn *c = NULL;
-    apr_status_t rv = APR_SUCCESS;
+    fcgi_conn *c, *to_close;
+    apr_status_t rv;
 
     if (max_conns <= 0) {
         max_conns = b->reg->limits.max_conns;
     }
-    apr_thread_mutex_lock(b->mutex);
-    if (!fresh) {
-        c = idle_take(b);
-    }
-    else if (b->open >= max_conns && b->idle) {
-        /* Make room for the new one: the idle ones are suspect too. */
-        fcgi_conn *old = b->idle;
-
-        b->idle = old->next;
-        pool_close(b, old);
-    }
-    if (!c) {
-        if (b->transient || b->open < max_conns) {
-            b->open++;
+    for (;;) {
+        apr_thread_mutex_lock(b->mutex);
+        rv = pool_take(b, max_conns, fresh, queue_timeout, rp, &c,
+                       &to_close);
+        apr_thread_mutex_unlock(b->mutex);
+        if (to_close) {
+            fcgi_conn_close(to_close);
         }
-        else {
-            rv = queue_wait(b, queue_timeout, rp, &c);
+        if (rv != APR_SUCCESS) {
+            return rv;
         }
+        if (!c || fcgi_conn_is_alive(c)) {
+            break;
+        }
+        /* The backend closed it while it was idle: drop it, try again. */
+        fcgi_backend_release(b, c, 0);
     }
-    apr_thread_mutex_unlock(b->mutex);
 
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    if (c && fresh) {
-        /* Handed a kept connection while waiting, but a new one was
-         * asked for: the slot is ours, the connection goes. */
-        fcgi_conn_close(c);
-        c = NULL;
-    }
     if (c) {
         c->reused = 1;
     }
     else {
-        /* A slot is ours: connect outside the lock. */
+        /* A slot is ours: connect. */
         rv = fcgi_conn_open(&c, &b->addr, connect_timeout, b->reg->pool);
+        apr_thread_mutex_lock(b->mutex);
         if (rv != APR_SUCCESS) {
-            apr_thread_mutex_lock(b->mutex);
             slot_freed(b);
-            apr_thread_mutex_unlock(b->mutex);
+        }
+        else {
+            busy_add(b, c);
+        }
+        apr_thread_mutex_unlock(b->mutex);
+        if (rv != APR_SUCCESS) {
             return rv;
         }
         c->reused = 0;
     }
     c->uses++;
-    apr_thread_mutex_lock(b->mutex);
-    busy_add(b, c);
-    apr_thread_mutex_unlock(b->mutex);
     *connp = c;
     return APR_SUCCESS;
 }
 
 void fcgi_backend_request_sent(fcgi_backend *b, fcgi_conn *c)
 {
-    apr_thread_mutex_lock(b->mutex);
-    c->sent_at = apr_time_now();
-    c->awaiting = 1;
-    apr_thread_mutex_unlock(b->mutex);
+    (void)b;
+    apr_atomic_set64(&c->sent_at, (apr_uint64_t)apr_time_now());
+    apr_atomic_set32(&c->awaiting, 1);
 }
 
 void fcgi_backend_answer_started(fcgi_backend *b, fcgi_conn *c)
 {
-    apr_thread_mutex_lock(b->mutex);
-    c->awaiting = 0;
-    apr_thread_mutex_unlock(b->mutex);
+    (void)b;
+    apr_atomic_set32(&c->awaiting, 0);
 }
 
 void fcgi_backend_release(fcgi_backend *b, fcgi_conn *c, int keep)
 {
     fcgi_waiter *w;
+    int close_it = 0;
 
     apr_thread_mutex_lock(b->mutex);
     busy_remove(b, c);
     if (!keep || b->transient || earlier_request_waiting(b, c)) {
-        pool_close(b, c);
+        slot_freed(b);
+        close_it = 1;
     }
     else if ((w = waiter_pop(b))) {
+        /* The waiter puts it in the busy list when it wakes. */
         w->conn = c;
         apr_thread_cond_signal(w->cond);
     }
@@ -307,26 +325,35 @@ void fcgi_backend_release(fcgi_backend *b, fcgi_conn *c, int keep)
         b->idle = c;
     }
     apr_thread_mutex_unlock(b->mutex);
+    if (close_it) {
+        fcgi_conn_close(c);
+    }
 }
 
 /* Close the connections idle for longer than the idle timeout. */
 static void backend_reap(fcgi_backend *b, apr_time_t now)
 {
     apr_interval_time_t timeout = b->reg->limits.idle_timeout;
-    fcgi_conn **link, *c;
+    fcgi_conn **link, *c, *expired = NULL;
 
     apr_thread_mutex_lock(b->mutex);
     link = &b->idle;
     while ((c = *link)) {
         if (now - c->idle_since >= timeout) {
             *link = c->next;
-            pool_close(b, c);
+            c->next = expired;
+            expired = c;
+            slot_freed(b);
         }
         else {
             link = &c->next;
         }
     }
     apr_thread_mutex_unlock(b->mutex);
+    while ((c = expired)) {
+        expired = c->next;
+        fcgi_conn_close(c);
+    }
 }
 
 /* ---- the registry ----------------------------------------------------- */
@@ -346,8 +373,20 @@ apr_status_t fcgi_registry_get(fcgi_registry *reg, const char *spec,
     fcgi_backend *b;
     apr_status_t rv = APR_SUCCESS;
     apr_pool_t *p = reg->pool;
+    int ready;
 
-    apr_thread_mutex_lock(reg->mutex);
+    /* The common case: a backend met before, resolved (which it then
+     * stays for good). */
+    apr_thread_rwlock_rdlock(reg->lock);
+    b = apr_hash_get(reg->backends, spec, APR_HASH_KEY_STRING);
+    ready = b && !b->error && b->addr.sa;
+    apr_thread_rwlock_unlock(reg->lock);
+    if (ready) {
+        *backendp = b;
+        return APR_SUCCESS;
+    }
+
+    apr_thread_rwlock_wrlock(reg->lock);
     b = apr_hash_get(reg->backends, spec, APR_HASH_KEY_STRING);
     if (!b) {
         if (apr_hash_count(reg->backends) >= FCGI_REGISTRY_MAX) {
@@ -377,7 +416,7 @@ apr_status_t fcgi_registry_get(fcgi_registry *reg, const char *spec,
                                    "of '" FCGI_HANDLER_PREFIX "%s'", spec);
         }
     }
-    apr_thread_mutex_unlock(reg->mutex);
+    apr_thread_rwlock_unlock(reg->lock);
     *backendp = b;
     return rv;
 }
@@ -393,19 +432,21 @@ static void *APR_THREAD_FUNC reaper_main(apr_thread_t *thread, void *data)
     if (every < apr_time_from_msec(50)) {
         every = apr_time_from_msec(50);
     }
-    apr_thread_mutex_lock(reg->mutex);
+    apr_thread_mutex_lock(reg->reaper_mutex);
     while (!reg->stopping) {
         apr_hash_index_t *hi;
         apr_time_t now;
 
-        apr_thread_cond_timedwait(reg->reaper_wake, reg->mutex, every);
+        apr_thread_cond_timedwait(reg->reaper_wake, reg->reaper_mutex, every);
         now = apr_time_now();
+        apr_thread_rwlock_rdlock(reg->lock);
         for (hi = apr_hash_first(NULL, reg->backends); hi;
              hi = apr_hash_next(hi)) {
             backend_reap(apr_hash_this_val(hi), now);
         }
+        apr_thread_rwlock_unlock(reg->lock);
     }
-    apr_thread_mutex_unlock(reg->mutex);
+    apr_thread_mutex_unlock(reg->reaper_mutex);
     apr_thread_exit(thread, APR_SUCCESS);
     return NULL;
 }
@@ -417,10 +458,10 @@ static apr_status_t registry_stop(void *data)
     apr_status_t ignored;
 
     if (reg->reaper) {
-        apr_thread_mutex_lock(reg->mutex);
+        apr_thread_mutex_lock(reg->reaper_mutex);
         reg->stopping = 1;
         apr_thread_cond_signal(reg->reaper_wake);
-        apr_thread_mutex_unlock(reg->mutex);
+        apr_thread_mutex_unlock(reg->reaper_mutex);
         apr_thread_join(&ignored, reg->reaper);
         reg->reaper = NULL;
     }
@@ -448,7 +489,8 @@ fcgi_registry *fcgi_registry_create(apr_pool_t *pchild,
     reg->pool = p;
     reg->limits = *limits;
     reg->backends = apr_hash_make(p);
-    apr_thread_mutex_create(&reg->mutex, APR_THREAD_MUTEX_DEFAULT, p);
+    apr_thread_rwlock_create(&reg->lock, p);
+    apr_thread_mutex_create(&reg->reaper_mutex, APR_THREAD_MUTEX_DEFAULT, p);
     apr_thread_cond_create(&reg->reaper_wake, p);
     if (apr_thread_create(&reg->reaper, NULL, reaper_main, reg, p)
         != APR_SUCCESS) {

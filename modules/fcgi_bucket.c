@@ -348,11 +348,14 @@ static apr_status_t fcgi_bucket_read(apr_bucket *b, const char **str,
     fcgi_request *fr = b->data;
     apr_bucket_alloc_t *list = b->list;
     apr_bucket *tail = b, *first, *old_next = APR_BUCKET_NEXT(b);
-    apr_read_type_e mode = APR_NONBLOCK_READ;
 
     while (!fr->done) {
         apr_size_t pos, n;
         apr_status_t rv;
+        /* Only a wait that would hold data back from the filters must be
+         * noticed first; with nothing unflushed, just wait. */
+        apr_read_type_e mode = block == APR_BLOCK_READ && !fr->unflushed
+                               ? APR_BLOCK_READ : APR_NONBLOCK_READ;
 
         stream_buf_prepare(fr, list);
         pos = fr->buf_filled;
@@ -364,18 +367,13 @@ static apr_status_t fcgi_bucket_read(apr_bucket *b, const char **str,
             if (block == APR_NONBLOCK_READ) {
                 return APR_EAGAIN;
             }
-            if (fr->unflushed) {
-                /* The backend is quiet: let every filter pass on what it
-                 * holds before we wait. */
-                fr->unflushed = 0;
-                tail = apr_bucket_flush_create(list);
-                APR_BUCKET_INSERT_AFTER(b, tail);
-                break;
-            }
-            mode = APR_BLOCK_READ;
-            continue;
+            /* The backend is quiet: let every filter pass on what it
+             * holds before we wait. */
+            fr->unflushed = 0;
+            tail = apr_bucket_flush_create(list);
+            APR_BUCKET_INSERT_AFTER(b, tail);
+            break;
         }
-        mode = APR_NONBLOCK_READ;
         if (rv == APR_SUCCESS) {
             if (!fr->received) {
                 fcgi_backend_answer_started(fr->backend, fr->conn);

@@ -31,8 +31,8 @@ struct fcgi_conn {
     /* While busy (fcgi_backend.c): in the backend's busy list, and when
      * the request went out if no byte of the answer has come back yet. */
     fcgi_conn *busy_prev, *busy_next;
-    apr_time_t sent_at;
-    int awaiting;
+    volatile apr_uint64_t sent_at;      /* written by the request's thread, */
+    volatile apr_uint32_t awaiting;     /* read by others: apr_atomic_* */
 };
 
 /* Connect to addr (each resolved address in turn), with a non-blocking

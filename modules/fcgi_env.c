@@ -22,9 +22,17 @@ void fcgi_env_build(request_rec *r, apr_off_t content_length,
                     int file_backed)
 {
     apr_table_t *env = r->subprocess_env;
+    char *path_info = r->path_info;
 
     ap_add_common_vars(r);
+    if (!file_backed) {
+        /* Without a file, PATH_INFO and PATH_TRANSLATED are ours to set
+         * (below); hiding the path info from ap_add_cgi_vars() spares the
+         * sub-request it makes to translate it. */
+        r->path_info = NULL;
+    }
     ap_add_cgi_vars(r);
+    r->path_info = path_info;
 
     apr_table_setn(env, "FCGI_ROLE", AP_FCGI_RESPONDER_STR);
 
