@@ -16,6 +16,9 @@
 #                        with PHP-FPM serving a small sample site
 #   ./build.sh fuzz [S]  build the libFuzzer harnesses in fuzz/ (ASan+UBSan)
 #                        and run each for S seconds (default 15)
+#   ./build.sh valgrind  the suite with httpd in one process under valgrind
+#                        (bench/valgrind-suite); fails on a memcheck error
+#                        from the module
 #   ./build.sh bench [ARGS]  install nginx, libfcgi-dev and wrk (as root)
 #                        and run bench/run ARGS (side by side with
 #                        mod_proxy_fcgi and nginx; --quick for a minute)
@@ -116,6 +119,14 @@ fuzz() {
     say "build.sh fuzz: no findings"
 }
 
+valgrind_suite() {
+    if [ "$(id -u)" = 0 ]; then
+        DEB_PACKAGES="$DEB_PACKAGES valgrind"
+        deps
+    fi
+    exec "$top/bench/valgrind-suite" "$@"
+}
+
 bench() {
     if [ "$(id -u)" = 0 ]; then
         DEB_PACKAGES="$DEB_PACKAGES nginx libfcgi-dev wrk curl"
@@ -212,5 +223,6 @@ case "${1:-}" in
     demo) build && exec "$top/demo/run" ;;
     fuzz) shift; fuzz "$@" ;;
     bench) shift; bench "$@" ;;
-    *) sed -n "2,23p" "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    valgrind) shift; valgrind_suite "$@" ;;
+    *) sed -n "2,26p" "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
