@@ -125,15 +125,14 @@ static void busy_remove(fcgi_backend *b, fcgi_conn *c)
 }
 
 /* Whether a request sent before c's still waits for its first byte. */
-static int earlier_request_waiting(fcgi_backend *b, const fcgi_conn *c)
+static int earlier_request_waiting(fcgi_backend *b, fcgi_conn *c)
 {
-    const fcgi_conn *o;
-
-    apr_uint64_t sent = apr_atomic_read64(&((fcgi_conn *)c)->sent_at);
+    apr_uint64_t sent = apr_atomic_read64(&c->sent_at);
+    fcgi_conn *o;
 
     for (o = b->busy; o; o = o->busy_next) {
-        if (apr_atomic_read32(&((fcgi_conn *)o)->awaiting)
-            && apr_atomic_read64(&((fcgi_conn *)o)->sent_at) < sent) {
+        if (apr_atomic_read32(&o->awaiting)
+            && apr_atomic_read64(&o->sent_at) < sent) {
             return 1;
         }
     }
