@@ -177,21 +177,35 @@ static apr_status_t spool_write(fcgi_request *fr, fcgi_body *body,
     return apr_file_write_full(body->file, data, len, NULL);
 }
 
-/* Read a chunked body to its end into memory or a temporary file. */
-static int body_spool(fcgi_request *fr, fcgi_body *body)
+/* What body_pump() hands each piece of the body to, and calls after each
+ * brigade (while the pieces are still valid). */
+typedef apr_status_t (*body_piece_fn)(void *baton, const char *data,
+                                      apr_size_t len);
+typedef apr_status_t (*body_batch_fn)(void *baton);
+
+/*
+ * Read the body from the client to its end, a brigade at a time, handing
+ * each piece to `piece` and calling `batch` (if any) after each brigade.
+ * Returns OK, or the HTTP status of a client that failed; when `piece` or
+ * `batch` fails, returns OK with *failed set to why.
+ */
+static int body_pump(fcgi_request *fr, body_piece_fn piece,
+                     body_batch_fn batch, void *baton, apr_status_t *failed)
 {
     apr_bucket_brigade *bb = apr_brigade_create(fr->r->pool,
                                                 fr->r->connection->bucket_alloc);
     int seen_eos = 0;
 
-    while (!seen_eos) {
+    *failed = APR_SUCCESS;
+    while (!seen_eos && *failed == APR_SUCCESS) {
         apr_bucket *e;
         int status = body_read(fr, bb);
 
         if (status != OK) {
             return status;
         }
-        for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb);
+        for (e = APR_BRIGADE_FIRST(bb);
+             e != APR_BRIGADE_SENTINEL(bb) && *failed == APR_SUCCESS;
              e = APR_BUCKET_NEXT(e)) {
             const char *data;
             apr_size_t len;
@@ -204,21 +218,48 @@ static int body_spool(fcgi_request *fr, fcgi_body *body)
             if (APR_BUCKET_IS_METADATA(e)) {
                 continue;
             }
-            rv = apr_bucket_read(e, &data, &len, APR_BLOCK_READ);
-            if (rv == APR_SUCCESS) {
-                rv = spool_write(fr, body, data, len);
+            if ((rv = apr_bucket_read(e, &data, &len, APR_BLOCK_READ))
+                != APR_SUCCESS) {
+                apr_brigade_cleanup(bb);
+                return client_read_failed(fr, rv);
             }
-            if (rv != APR_SUCCESS) {
-                fr->phase = FCGI_PHASE_STDIN;
-                fcgi_request_log(fr, APLOG_ERR, rv, "FCGI0212: spooling the "
-                                 "chunked request body failed");
-                return HTTP_INTERNAL_SERVER_ERROR;
-            }
-            body->length += len;
+            *failed = piece(baton, data, len);
+        }
+        if (*failed == APR_SUCCESS && batch) {
+            *failed = batch(baton);
         }
         apr_brigade_cleanup(bb);
     }
     return OK;
+}
+
+typedef struct {
+    fcgi_request *fr;
+    fcgi_body *body;
+} spool_ctx;
+
+static apr_status_t spool_piece(void *baton, const char *data, apr_size_t len)
+{
+    spool_ctx *ctx = baton;
+
+    ctx->body->length += len;
+    return spool_write(ctx->fr, ctx->body, data, len);
+}
+
+/* Read a chunked body to its end into memory or a temporary file. */
+static int body_spool(fcgi_request *fr, fcgi_body *body)
+{
+    spool_ctx ctx = { fr, body };
+    apr_status_t failed;
+    int status = body_pump(fr, spool_piece, NULL, &ctx, &failed);
+
+    if (status == OK && failed != APR_SUCCESS) {
+        fr->phase = FCGI_PHASE_STDIN;
+        fcgi_request_log(fr, APLOG_ERR, failed, "FCGI0212: spooling the "
+                         "chunked request body failed");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return status;
 }
 
 int fcgi_body_prepare(fcgi_request *fr, fcgi_body **bodyp,
@@ -273,48 +314,26 @@ int fcgi_body_is_replayable(const fcgi_body *body)
     return body->kind != FCGI_BODY_STREAM;
 }
 
+static apr_status_t stdin_piece(void *baton, const char *data,
+                                apr_size_t len)
+{
+    return stdin_data(baton, data, len);
+}
+
+static apr_status_t stdin_batch(void *baton)
+{
+    return stdin_flush(baton);
+}
+
 static int send_streamed(fcgi_request *fr, stdin_writer *w)
 {
-    apr_bucket_brigade *bb = apr_brigade_create(fr->r->pool,
-                                                fr->r->connection->bucket_alloc);
-    int seen_eos = 0;
+    apr_status_t failed;
+    int status = body_pump(fr, stdin_piece, stdin_batch, w, &failed);
 
-    while (!seen_eos) {
-        apr_bucket *e;
-        apr_status_t rv = APR_SUCCESS;
-        int status = body_read(fr, bb);
-
-        if (status != OK) {
-            return status;
-        }
-        for (e = APR_BRIGADE_FIRST(bb);
-             e != APR_BRIGADE_SENTINEL(bb) && rv == APR_SUCCESS;
-             e = APR_BUCKET_NEXT(e)) {
-            const char *data;
-            apr_size_t len;
-
-            if (APR_BUCKET_IS_EOS(e)) {
-                seen_eos = 1;
-                break;
-            }
-            if (APR_BUCKET_IS_METADATA(e)) {
-                continue;
-            }
-            rv = apr_bucket_read(e, &data, &len, APR_BLOCK_READ);
-            if (rv != APR_SUCCESS) {
-                return client_read_failed(fr, rv);
-            }
-            rv = stdin_data(w, data, len);
-        }
-        if (rv == APR_SUCCESS) {
-            rv = stdin_flush(w);
-        }
-        apr_brigade_cleanup(bb);
-        if (rv != APR_SUCCESS) {
-            return stdin_failed(fr, rv);
-        }
+    if (status == OK && failed != APR_SUCCESS) {
+        return stdin_failed(fr, failed);
     }
-    return OK;
+    return status;
 }
 
 static int send_spooled(fcgi_request *fr, fcgi_body *body, stdin_writer *w)
