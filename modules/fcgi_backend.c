@@ -8,13 +8,25 @@
  * only read it, once their backend is known); each backend's mutex guards
  * its pool.  The reaper takes the registry's lock, then a backend's mutex;
  * nothing takes them the other way round.  A request's own progress
- * (sent, answered) is published with atomics, not under the mutex.  Connection pools are subpools
- * of the registry's pool, whose allocator has a mutex of its own, so any
- * thread may create and destroy them.
+ * (sent, answered) is published with atomics, not under the mutex.
+ * Connection pools are subpools of the registry's pool, whose allocator
+ * has a mutex of its own, so any thread may create and destroy them.
+ *
+ * Hand-over: a request that has to wait for a connection sleeps once, in
+ * a pollset of its own, until its answer arrives.  Whoever gives a kept
+ * connection back sends the waiting request on it (the waiter handed its
+ * bytes over when it queued) and adds the connection to the waiter's
+ * pollset.  So the backend gets the next request the moment it finished
+ * the last, not once the waiting thread has been scheduled, and the
+ * waiting thread is woken once, by its answer, rather than once for the
+ * connection and again for the answer.  On this path the wake-ups are
+ * what costs: thread switches, not our code, are most of a small
+ * request's time in httpd (see bench/).
  */
 
 #include "apr_atomic.h"
 #include "apr_hash.h"
+#include "apr_poll.h"
 #include "apr_strings.h"
 #include "apr_thread_cond.h"
 #include "apr_thread_mutex.h"
@@ -43,13 +55,33 @@ struct fcgi_registry {
     int stopping;
 };
 
-/* A request waiting for a connection, first come first served. */
+/* Where a waiting request stands. */
+typedef enum {
+    WAITER_QUEUED,                     /* in the queue */
+    WAITER_HANDING,                    /* taken off it: a kept connection
+                                          is on its way */
+    WAITER_HANDED,                     /* conn is its own */
+    WAITER_MAY_OPEN                    /* a slot is reserved for it */
+} waiter_state;
+
+/* A request waiting for a connection, first come first served.  Waiters
+ * are kept for reuse (a pollset costs file descriptors to make) and never
+ * freed before the process ends, so a late wake-up of one that has moved
+ * on is harmless: it wakes, finds nothing for it, and waits on. */
 typedef struct fcgi_waiter fcgi_waiter;
 struct fcgi_waiter {
-    fcgi_waiter *next;
-    apr_thread_cond_t *cond;
-    fcgi_conn *conn;                   /* a kept connection, handed over */
-    int may_open;                      /* or a free slot, reserved for it */
+    fcgi_waiter *next;                 /* in the queue, or the spares */
+    apr_pool_t *pool;
+    apr_pollset_t *pollset;            /* where it sleeps: its answer, or a
+                                          wake-up, ends the sleep */
+    apr_pollfd_t pfd;                  /* its connection, while in pollset */
+    int polled;
+    waiter_state state;
+    int fresh;                         /* wants a new connection only */
+    struct iovec *request;             /* to send on hand-over, or NULL */
+    int nrequest;
+    fcgi_conn *conn;                   /* handed over */
+    int sent;                          /* ... with the request sent on it */
 };
 
 struct fcgi_backend {
@@ -62,6 +94,17 @@ struct fcgi_backend {
     fcgi_conn *idle;                   /* most recently used first */
     fcgi_conn *busy;                   /* in use by a request */
     fcgi_waiter *waiters, *waiters_tail;
+    fcgi_waiter *spare_waiters;
+    /* How long the backend takes to start an answer on a kept connection
+     * (a connection it has accepted, so no wait in its listen queue): a
+     * moving average, in microseconds, updated without a lock (a lost
+     * update does not matter). */
+    volatile apr_uint32_t answer_us;
+    /* How many connections the backend serves at once, as far as we can
+     * tell (0: no sign yet that it serves fewer than we may open).  See
+     * learn_workers(). */
+    int workers;
+    apr_time_t workers_changed;
 };
 
 const fcgi_addr *fcgi_backend_addr(const fcgi_backend *backend)
@@ -107,6 +150,7 @@ static void busy_add(fcgi_backend *b, fcgi_conn *c)
         b->busy->busy_prev = c;
     }
     b->busy = c;
+    c->rescued = 0;
     apr_atomic_set32(&c->awaiting, 0);
 }
 
@@ -124,15 +168,47 @@ static void busy_remove(fcgi_backend *b, fcgi_conn *c)
     c->busy_prev = c->busy_next = NULL;
 }
 
-/* Whether a request sent before c's still waits for its first byte. */
-static int earlier_request_waiting(fcgi_backend *b, fcgi_conn *c)
+/* A request is taken to be queued inside the backend, behind the
+ * connections we keep (rather than being worked on), once it has waited
+ * for its first byte this many times as long as the backend usually takes
+ * to answer on a kept connection, and at least FCGI_STARVING_MIN.  A
+ * mistake either way is cheap: a connection closed that could have been
+ * kept, or a request that waits a few answers' time longer. */
+#define FCGI_STARVING_FACTOR 8
+#define FCGI_STARVING_MIN    apr_time_from_msec(10)
+
+static apr_interval_time_t starving_limit(fcgi_backend *b)
+{
+    apr_interval_time_t limit = FCGI_STARVING_FACTOR
+                                * (apr_interval_time_t)
+                                  apr_atomic_read32(&b->answer_us);
+
+    return limit < FCGI_STARVING_MIN ? FCGI_STARVING_MIN : limit;
+}
+
+/* Whether a request sent before c's has waited for its first byte so
+ * long (limit) that it must be queued behind our kept connections.  Each
+ * starving request counts once: the connection closed for it frees the
+ * worker it needs, though it takes a moment to show. */
+static int earlier_request_starving(fcgi_backend *b, fcgi_conn *c,
+                                    apr_interval_time_t limit)
 {
     apr_uint64_t sent = apr_atomic_read64(&c->sent_at);
+    apr_time_t now = 0;
     fcgi_conn *o;
 
     for (o = b->busy; o; o = o->busy_next) {
-        if (apr_atomic_read32(&o->awaiting)
-            && apr_atomic_read64(&o->sent_at) < sent) {
+        apr_uint64_t o_sent;
+
+        if (o->rescued || !apr_atomic_read32(&o->awaiting)
+            || (o_sent = apr_atomic_read64(&o->sent_at)) >= sent) {
+            continue;
+        }
+        if (!now) {
+            now = apr_time_now();
+        }
+        if (now - (apr_time_t)o_sent > limit) {
+            o->rescued = 1;
             return 1;
         }
     }
@@ -141,124 +217,307 @@ static int earlier_request_waiting(fcgi_backend *b, fcgi_conn *c)
 
 /* A connection was closed: its slot goes to the first waiter, if any
  * (waiters queue only when the backend is at their limit, so the slot is
- * theirs to take). */
-static void slot_freed(fcgi_backend *b)
+ * theirs to take).  Returns the waiter to wake once the mutex is let go. */
+static fcgi_waiter *slot_freed(fcgi_backend *b)
 {
     fcgi_waiter *w;
 
     b->open--;
+    if (b->workers && b->open >= b->workers) {
+        /* The pool shrinks to what the backend serves. */
+        return NULL;
+    }
     if ((w = waiter_pop(b))) {
-        w->may_open = 1;
+        w->state = WAITER_MAY_OPEN;
         b->open++;
-        apr_thread_cond_signal(w->cond);
+    }
+    return w;
+}
+
+static void waiter_wake(fcgi_waiter *w)
+{
+    if (w) {
+        apr_pollset_wakeup(w->pollset);
     }
 }
 
-/* Wait for a connection or a slot; returns with the mutex held. */
-static apr_status_t queue_wait(fcgi_backend *b, apr_interval_time_t timeout,
-                               apr_pool_t *rp, fcgi_conn **conn)
+/* A waiter from the spares, or a new one. */
+static apr_status_t waiter_get(fcgi_backend *b, fcgi_waiter **wp)
 {
-    apr_time_t deadline = apr_time_now() + timeout;
-    fcgi_waiter w = { NULL, NULL, NULL, 0 };
+    fcgi_waiter *w = b->spare_waiters;
+    apr_pool_t *p;
     apr_status_t rv;
 
-    if ((rv = apr_thread_cond_create(&w.cond, rp)) != APR_SUCCESS) {
+    if (w) {
+        b->spare_waiters = w->next;
+        *wp = w;
+        return APR_SUCCESS;
+    }
+    /* A pool of its own: pools are not shared between threads, and
+     * making a subpool of the registry's is safe from any thread. */
+    if ((rv = apr_pool_create(&p, b->reg->pool)) != APR_SUCCESS) {
         return rv;
     }
+    apr_pool_tag(p, "fcgi_waiter");
+    w = apr_pcalloc(p, sizeof(*w));
+    w->pool = p;
+    /* Thread-safe: the hand-over adds to it while its owner sleeps in it
+     * (epoll allows that; a poll()-based pollset would not). */
+    rv = apr_pollset_create(&w->pollset, 1, p,
+                            APR_POLLSET_THREADSAFE | APR_POLLSET_WAKEABLE);
+    if (rv != APR_SUCCESS) {
+        apr_pool_destroy(p);
+        return rv;
+    }
+    *wp = w;
+    return APR_SUCCESS;
+}
+
+/*
+ * Wait for a connection or a slot: queue w, then sleep in its pollset
+ * until the state changes, for at most timeout while still queued.
+ * Called and returns with the mutex held.
+ */
+static apr_status_t queue_wait(fcgi_backend *b, fcgi_waiter *w,
+                               apr_interval_time_t timeout)
+{
+    apr_time_t deadline = apr_time_now() + timeout;
+
+    w->next = NULL;
+    w->state = WAITER_QUEUED;
+    w->conn = NULL;
+    w->sent = w->polled = 0;
     if (b->waiters_tail) {
-        b->waiters_tail->next = &w;
+        b->waiters_tail->next = w;
     }
     else {
-        b->waiters = &w;
+        b->waiters = w;
     }
-    b->waiters_tail = &w;
+    b->waiters_tail = w;
 
-    while (!w.conn && !w.may_open) {
+    while (w->state == WAITER_QUEUED || w->state == WAITER_HANDING) {
         apr_interval_time_t left = deadline - apr_time_now();
+        const apr_pollfd_t *ready;
+        apr_int32_t n;
 
-        if (left <= 0) {
-            break;
+        if (w->state == WAITER_HANDING) {
+            /* Its connection is being sent on: a moment, whatever the
+             * deadline says. */
+            left = apr_time_from_msec(1);
         }
-        apr_thread_cond_timedwait(w.cond, b->mutex, left);
+        else if (left <= 0) {
+            waiter_remove(b, w);
+            return FCGI_EQUEUE;
+        }
+        apr_thread_mutex_unlock(b->mutex);
+        apr_pollset_poll(w->pollset, left, &n, &ready);
+        apr_thread_mutex_lock(b->mutex);
     }
-    apr_thread_cond_destroy(w.cond);
-    if (w.conn) {
-        *conn = w.conn;
-        return APR_SUCCESS;
+    return APR_SUCCESS;
+}
+
+/*
+ * Outside the mutex: send w's request on c, a connection just given back
+ * after a clean END_REQUEST, and have w's pollset wake w when the answer
+ * comes.  The request is small (fcgi_backend_acquire's limit) and the
+ * connection's send buffer empty, so the write does not wait.  The
+ * connection joins w's pollset under the mutex, with w's new state: w
+ * then never wakes to an answer while still being handed its connection,
+ * nor takes the connection out of its pollset before it was put in.
+ */
+static void hand_over(fcgi_backend *b, fcgi_waiter *w, fcgi_conn *c)
+{
+    apr_status_t rv = APR_SUCCESS;
+    int polled = 0;
+
+    if (w->request) {
+        apr_size_t written;
+
+        rv = fcgi_conn_writev(c, w->request, w->nrequest, &written);
+        if (rv == APR_SUCCESS) {
+            fcgi_backend_request_sent(b, c);
+        }
     }
-    if (w.may_open) {
-        *conn = NULL;
-        return APR_SUCCESS;
+
+    apr_thread_mutex_lock(b->mutex);
+    if (rv == APR_SUCCESS) {
+        w->conn = c;
+        w->sent = w->request != NULL;
+        w->state = WAITER_HANDED;
+        if (w->sent) {
+            w->pfd.p = w->pool;
+            w->pfd.desc_type = APR_POLL_SOCKET;
+            w->pfd.reqevents = APR_POLLIN;
+            w->pfd.desc.s = c->sock;
+            w->pfd.client_data = NULL;
+            polled = apr_pollset_add(w->pollset, &w->pfd) == APR_SUCCESS;
+        }
+        w->polled = polled;
     }
-    waiter_remove(b, &w);
-    return FCGI_EQUEUE;
+    else {
+        /* The connection broke under the request: its slot is the
+         * waiter's, for a new connection (the request went out from a
+         * copy; the waiter's own is whole). */
+        busy_remove(b, c);
+        w->state = WAITER_MAY_OPEN;
+    }
+    apr_thread_mutex_unlock(b->mutex);
+    if (rv != APR_SUCCESS) {
+        fcgi_conn_close(c);
+    }
+    if (!polled) {
+        /* Nothing will come on a connection in its pollset to wake it
+         * (once it has the mutex w may be on its way: w stays valid). */
+        waiter_wake(w);
+    }
+}
+
+/*
+ * A backend serving fewer connections than FcgiMaxConns lets us open
+ * leaves the others' requests in its listen queue, where no fairness of
+ * ours reaches them.  So the pool learns how many the backend serves:
+ * when a request is found starving, as many as are being answered now
+ * (those not awaiting their first byte, and the one just done); and it
+ * tries one more each FCGI_WORKERS_PROBE that requests had to wait, in
+ * case the backend has grown.  Within what it learned the pool queues
+ * requests itself, first come first served, on kept connections.
+ */
+#define FCGI_WORKERS_PROBE apr_time_from_sec(1)
+
+static void learn_workers(fcgi_backend *b, apr_interval_time_t limit)
+{
+    apr_time_t now = apr_time_now();
+    int served = 1;
+    fcgi_conn *o;
+
+    /* Counting, besides the one just done, every connection but those
+     * starving: one whose request went out a moment ago is more likely
+     * to be worked on than not, and too high a count only means another
+     * lesson soon, too low one fewer connection than could be used. */
+    for (o = b->busy; o; o = o->busy_next) {
+        if (!o->rescued && (!apr_atomic_read32(&o->awaiting)
+                            || now - (apr_time_t)apr_atomic_read64(&o->sent_at)
+                               <= limit)) {
+            served++;
+        }
+    }
+    if (!b->workers || served < b->workers) {
+        b->workers = served;
+        b->workers_changed = now;
+    }
+}
+
+/* Requests have to wait, with fewer connections open than allowed: one
+ * more, if the last change is a while ago. */
+static int probe_more_workers(fcgi_backend *b, int max_conns)
+{
+    apr_time_t now;
+
+    if (!b->workers || b->workers >= max_conns) {
+        return 0;
+    }
+    now = apr_time_now();
+    if (now - b->workers_changed < FCGI_WORKERS_PROBE) {
+        return 0;
+    }
+    b->workers++;
+    b->workers_changed = now;
+    return 1;
 }
 
 /*
  * Under the mutex, take a connection or a slot: *conn is a kept one (to
- * be checked), or NULL with a slot reserved for a new one.  Nothing slow
- * happens under the mutex: checking, connecting and closing come after.
+ * be checked unless *waiter was handed it), or NULL with a slot reserved
+ * for a new one.  A request that had to queue comes back with its waiter
+ * (*waiter), for the caller to put away.  Nothing slow happens under the
+ * mutex: checking, connecting and closing come after.
  */
-static apr_status_t pool_take(fcgi_backend *b, int max_conns, int fresh,
-                              apr_interval_time_t queue_timeout,
-                              apr_pool_t *rp, fcgi_conn **conn,
-                              fcgi_conn **to_close)
+static apr_status_t pool_take(fcgi_backend *b, const fcgi_acquire *a,
+                              int max_conns, fcgi_conn **conn,
+                              fcgi_conn **to_close, fcgi_waiter **waiter)
 {
     apr_status_t rv = APR_SUCCESS;
     fcgi_conn *c = NULL;
+    fcgi_waiter *w;
+    int limit = b->workers && b->workers < max_conns ? b->workers
+                                                     : max_conns;
 
     *to_close = NULL;
-    if (b->idle && (!fresh || b->open >= max_conns)) {
+    *waiter = NULL;
+    if (b->idle && (!a->fresh || b->open >= limit)) {
         /* A kept one, or (for a new one) the room it takes up. */
         c = b->idle;
         b->idle = c->next;
         c->next = NULL;
-        if (fresh) {
+        if (a->fresh) {
             *to_close = c;
             c = NULL;
         }
+        else {
+            busy_add(b, c);
+        }
     }
-    else if (b->transient || b->open < max_conns) {
+    else if (b->transient || b->open < limit
+             || probe_more_workers(b, max_conns)) {
         b->open++;
     }
-    else if ((rv = queue_wait(b, queue_timeout, rp, &c)) == APR_SUCCESS
-             && c && fresh) {
-        /* Handed a kept connection, but a new one was asked for: the slot
-         * is ours, the connection goes. */
-        *to_close = c;
-        c = NULL;
-    }
-    if (c) {
-        busy_add(b, c);
+    else if ((rv = waiter_get(b, &w)) == APR_SUCCESS) {
+        w->fresh = a->fresh;
+        w->request = NULL;
+        if (a->request) {
+            /* A copy: sending consumes the vector, and should it fail the
+             * request goes out again from the original. */
+            w->request = apr_pmemdup(a->pool, a->request,
+                                     a->nrequest * sizeof(*a->request));
+            w->nrequest = a->nrequest;
+        }
+        *waiter = w;
+        rv = queue_wait(b, w, a->queue_timeout);
+        if (rv == APR_SUCCESS && w->state == WAITER_HANDED) {
+            c = w->conn;                /* in the busy list already */
+        }
     }
     *conn = c;
     return rv;
 }
 
-apr_status_t fcgi_backend_acquire(fcgi_backend *b, int max_conns,
-                                  apr_interval_time_t connect_timeout,
-                                  apr_interval_time_t queue_timeout,
-                                  int fresh, apr_pool_t *rp,
-                                  fcgi_conn **connp)
+apr_status_t fcgi_backend_acquire(fcgi_backend *b, const fcgi_acquire *a,
+                                  fcgi_conn **connp, int *sent)
 {
+    int max_conns = a->max_conns > 0 ? a->max_conns
+                                     : b->reg->limits.max_conns;
     fcgi_conn *c, *to_close;
+    fcgi_waiter *w, *wake;
     apr_status_t rv;
+    int handed;
 
-    if (max_conns <= 0) {
-        max_conns = b->reg->limits.max_conns;
-    }
+    *sent = 0;
     for (;;) {
         apr_thread_mutex_lock(b->mutex);
-        rv = pool_take(b, max_conns, fresh, queue_timeout, rp, &c,
-                       &to_close);
+        rv = pool_take(b, a, max_conns, &c, &to_close, &w);
         apr_thread_mutex_unlock(b->mutex);
         if (to_close) {
             fcgi_conn_close(to_close);
         }
+        handed = 0;
+        if (w) {
+            handed = w->state == WAITER_HANDED;
+            *sent = handed && w->sent;
+            if (w->polled) {
+                apr_pollset_remove(w->pollset, &w->pfd);
+                w->polled = 0;
+            }
+            apr_thread_mutex_lock(b->mutex);
+            w->next = b->spare_waiters;
+            b->spare_waiters = w;
+            apr_thread_mutex_unlock(b->mutex);
+        }
         if (rv != APR_SUCCESS) {
             return rv;
         }
-        if (!c || fcgi_conn_is_alive(c)) {
+        /* A connection handed over comes straight from a clean
+         * END_REQUEST, and may hold our answer already: not checked. */
+        if (!c || handed || fcgi_conn_is_alive(c)) {
             break;
         }
         /* The backend closed it while it was idle: drop it, try again. */
@@ -270,15 +529,17 @@ apr_status_t fcgi_backend_acquire(fcgi_backend *b, int max_conns,
     }
     else {
         /* A slot is ours: connect. */
-        rv = fcgi_conn_open(&c, &b->addr, connect_timeout, b->reg->pool);
+        rv = fcgi_conn_open(&c, &b->addr, a->connect_timeout, b->reg->pool);
+        wake = NULL;
         apr_thread_mutex_lock(b->mutex);
         if (rv != APR_SUCCESS) {
-            slot_freed(b);
+            wake = slot_freed(b);
         }
         else {
             busy_add(b, c);
         }
         apr_thread_mutex_unlock(b->mutex);
+        waiter_wake(wake);
         if (rv != APR_SUCCESS) {
             return rv;
         }
@@ -298,25 +559,50 @@ void fcgi_backend_request_sent(fcgi_backend *b, fcgi_conn *c)
 
 void fcgi_backend_answer_started(fcgi_backend *b, fcgi_conn *c)
 {
-    (void)b;
     apr_atomic_set32(&c->awaiting, 0);
+    if (c->reused) {
+        apr_int64_t took = apr_time_now()
+                           - (apr_time_t)apr_atomic_read64(&c->sent_at);
+        apr_int64_t avg = apr_atomic_read32(&b->answer_us);
+
+        if (took > 0 && took < APR_INT32_MAX) {
+            apr_atomic_set32(&b->answer_us,
+                             (apr_uint32_t)(avg + (took - avg) / 8));
+        }
+    }
 }
 
 void fcgi_backend_release(fcgi_backend *b, fcgi_conn *c, int keep)
 {
-    fcgi_waiter *w;
+    fcgi_waiter *w = NULL, *wake = NULL;
     int close_it = 0;
 
     apr_thread_mutex_lock(b->mutex);
     busy_remove(b, c);
-    if (!keep || b->transient || earlier_request_waiting(b, c)) {
-        slot_freed(b);
+    if (keep && !b->transient) {
+        apr_interval_time_t limit = starving_limit(b);
+
+        if (earlier_request_starving(b, c, limit)) {
+            learn_workers(b, limit);
+            keep = 0;
+        }
+    }
+    if (!keep || b->transient || (b->workers && b->open > b->workers)) {
+        wake = slot_freed(b);
         close_it = 1;
     }
     else if ((w = waiter_pop(b))) {
-        /* The waiter puts it in the busy list when it wakes. */
-        w->conn = c;
-        apr_thread_cond_signal(w->cond);
+        if (w->fresh) {
+            /* It wants a new connection: this one's slot is its. */
+            w->state = WAITER_MAY_OPEN;
+            wake = w;
+            w = NULL;
+            close_it = 1;
+        }
+        else {
+            w->state = WAITER_HANDING;
+            busy_add(b, c);
+        }
     }
     else {
         c->idle_since = apr_time_now();
@@ -327,6 +613,10 @@ void fcgi_backend_release(fcgi_backend *b, fcgi_conn *c, int keep)
     if (close_it) {
         fcgi_conn_close(c);
     }
+    if (w) {
+        hand_over(b, w, c);
+    }
+    waiter_wake(wake);
 }
 
 /* Close the connections idle for longer than the idle timeout. */
@@ -342,7 +632,8 @@ static void backend_reap(fcgi_backend *b, apr_time_t now)
             *link = c->next;
             c->next = expired;
             expired = c;
-            slot_freed(b);
+            /* (Rare: waiters queue only with no connection idle.) */
+            waiter_wake(slot_freed(b));
         }
         else {
             link = &c->next;

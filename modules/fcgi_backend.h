@@ -8,7 +8,9 @@
  * process, and its pool of connections.  The pool keeps connections open
  * between requests (FCGI_KEEP_CONN) and bounds them: at most max_conns per
  * backend and process, busy and idle together.  When all are busy a
- * request waits, first come first served, for at most its queue timeout.
+ * request waits, first come first served, for at most its queue timeout;
+ * a kept connection given back goes straight to the first in line, with
+ * that request sent on it.
  * Idle connections are closed after idle_timeout by a reaper thread, so
  * that a quiet process does not hold backend workers it does not use.
  */
@@ -17,6 +19,7 @@
 #define FCGI_BACKEND_H
 
 #include "apr_pools.h"
+#include "apr_network_io.h"
 
 #include "fcgi_addr.h"
 #include "fcgi_conn.h"
@@ -50,19 +53,33 @@ apr_status_t fcgi_registry_get(fcgi_registry *reg, const char *spec,
 
 const fcgi_addr *fcgi_backend_addr(const fcgi_backend *backend);
 
+/* What a request asks of its backend's pool. */
+typedef struct {
+    int max_conns;                     /* its FcgiMaxConns, 0: the default */
+    apr_interval_time_t connect_timeout;
+    apr_interval_time_t queue_timeout;
+    int fresh;                         /* a new connection, never a kept one
+                                          (for a request that must not meet
+                                          one the backend is closing) */
+    /* The whole request, BEGIN_REQUEST to the empty STDIN, if it is small
+     * and has no body to stream, else NULL.  Should the request have to
+     * wait, whoever hands it a kept connection sends this on it at once,
+     * so that the backend need not wait for the waiting thread to wake. */
+    const struct iovec *request;
+    int nrequest;
+    apr_pool_t *pool;                  /* the request's */
+} fcgi_acquire;
+
 /*
  * A connection for one request: an idle one that is still good, else a
- * new one while fewer than max_conns (the request's FcgiMaxConns, 0 for
- * the process default) are open, else the next one released (waiting at
- * most queue_timeout: FCGI_EQUEUE).  `fresh` asks for a new connection,
- * never a kept one (for a request that must not meet a connection the
- * backend is about to close).  Connect failures are returned as they are.
+ * new one while fewer than max_conns are open, else the next one released
+ * (waiting at most queue_timeout: FCGI_EQUEUE).  *sent says the request
+ * (a->request) has gone out on it already.  Connect failures are returned
+ * as they are.
  */
-apr_status_t fcgi_backend_acquire(fcgi_backend *backend, int max_conns,
-                                  apr_interval_time_t connect_timeout,
-                                  apr_interval_time_t queue_timeout,
-                                  int fresh, apr_pool_t *request_pool,
-                                  fcgi_conn **conn);
+apr_status_t fcgi_backend_acquire(fcgi_backend *backend,
+                                  const fcgi_acquire *a,
+                                  fcgi_conn **conn, int *sent);
 
 /* The request has gone out on conn; the answer has started to come back.
  * (What the pool needs to notice requests queued inside the backend.) */
@@ -72,10 +89,11 @@ void fcgi_backend_answer_started(fcgi_backend *backend, fcgi_conn *conn);
 /*
  * Give a connection back: kept for the next request when `keep` (the
  * request ended cleanly with FCGI_KEEP_CONN), closed otherwise.  A
- * connection is closed anyway when a request sent before this one's is
- * still waiting for its first byte: the backend is serving us on fewer
- * workers than we hold connections, and that one is queued behind kept
- * connections; closing frees a worker for it (no starvation).
+ * connection is closed anyway when a request sent before this one's has
+ * waited for its first byte several times as long as the backend usually
+ * takes: the backend is serving us on fewer workers than we hold
+ * connections, and that one is queued behind kept connections; closing
+ * frees a worker for it (no starvation).
  */
 void fcgi_backend_release(fcgi_backend *backend, fcgi_conn *conn, int keep);
 

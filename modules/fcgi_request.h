@@ -50,6 +50,10 @@ typedef struct {
     apr_off_t received;           /* bytes read from the backend */
     apr_status_t stdin_error;     /* why the body was not sent in full */
     const char *oversized_param;  /* a variable split across records */
+    struct iovec *request;        /* BEGIN_REQUEST and PARAMS (and for a */
+    int request_nvec;             /* request without a body the empty */
+    apr_size_t request_len;       /* STDIN), encoded once for every go */
+    int sent_by_pool;             /* the pool sent it on hand-over */
 
     /* The response stream (fcgi_bucket.c). */
     fcgi_parser parser;

@@ -58,15 +58,28 @@ static apr_status_t request_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-static int connect_backend(fcgi_request *fr, int fresh)
+/* The largest request the pool may send on a waiting request's behalf:
+ * far below a socket's send buffer, so that sending does not wait. */
+#define FCGI_HANDOVER_MAX (16 * 1024)
+
+static int connect_backend(fcgi_request *fr, int fresh, int empty_body)
 {
+    fcgi_acquire a;
     apr_status_t rv;
 
     fr->phase = FCGI_PHASE_CONNECT;
-    rv = fcgi_backend_acquire(fr->backend, fcgi_conf_max_conns(fr->conf),
-                              fcgi_conf_connect_timeout(fr->conf),
-                              fcgi_conf_queue_timeout(fr->conf), fresh,
-                              fr->r->pool, &fr->conn);
+    a.max_conns = fcgi_conf_max_conns(fr->conf);
+    a.connect_timeout = fcgi_conf_connect_timeout(fr->conf);
+    a.queue_timeout = fcgi_conf_queue_timeout(fr->conf);
+    a.fresh = fresh;
+    a.request = NULL;
+    a.nrequest = 0;
+    if (empty_body && fr->request_len <= FCGI_HANDOVER_MAX) {
+        a.request = fr->request;
+        a.nrequest = fr->request_nvec;
+    }
+    a.pool = fr->r->pool;
+    rv = fcgi_backend_acquire(fr->backend, &a, &fr->conn, &fr->sent_by_pool);
     if (rv == APR_SUCCESS) {
         fcgi_conn_set_timeout(fr->conn, fcgi_conf_io_timeout(fr->conf,
                                                              fr->r));
@@ -106,28 +119,16 @@ static int connect_backend(fcgi_request *fr, int fresh)
  * lets too much through, not a request to pass on. */
 #define FCGI_PARAMS_MAX (4 * 1024 * 1024)
 
-/* BEGIN_REQUEST and PARAMS in one writev, and for a request without a
- * body the empty STDIN record too. */
-static int send_params(fcgi_request *fr, int empty_body)
+/* BEGIN_REQUEST and PARAMS, and for a request without a body the empty
+ * STDIN record too, encoded once (a retry sends them again). */
+static int encode_params(fcgi_request *fr, int empty_body)
 {
     struct iovec *vec;
-    apr_size_t written, total = 0;
-    apr_status_t rv;
+    apr_size_t total = 0;
     int nvec, i;
 
-    fr->phase = FCGI_PHASE_PARAMS;
     nvec = fcgi_env_encode(fr->r->subprocess_env, fr->keep_conn, 1,
                            fr->r->pool, &vec, &fr->oversized_param);
-    for (i = 0; i < nvec; i++) {
-        total += vec[i].iov_len;
-    }
-    if (total > FCGI_PARAMS_MAX) {
-        fcgi_request_log(fr, APLOG_ERR, 0, "FCGI0202: the CGI environment is "
-                         "%" APR_SIZE_T_FMT " bytes, more than the %d we "
-                         "send a backend (see LimitRequestFieldSize and "
-                         "LimitRequestFields)", total, FCGI_PARAMS_MAX);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
     if (empty_body) {
         unsigned char *hdr = apr_palloc(fr->r->pool, AP_FCGI_HEADER_LEN);
 
@@ -135,7 +136,39 @@ static int send_params(fcgi_request *fr, int empty_body)
         vec[nvec].iov_base = hdr;
         vec[nvec++].iov_len = AP_FCGI_HEADER_LEN;
     }
-    rv = fcgi_conn_writev(fr->conn, vec, nvec, &written);
+    for (i = 0; i < nvec; i++) {
+        total += vec[i].iov_len;
+    }
+    if (total > FCGI_PARAMS_MAX) {
+        fr->phase = FCGI_PHASE_PARAMS;
+        fcgi_request_log(fr, APLOG_ERR, 0, "FCGI0202: the CGI environment is "
+                         "%" APR_SIZE_T_FMT " bytes, more than the %d we "
+                         "send a backend (see LimitRequestFieldSize and "
+                         "LimitRequestFields)", total, FCGI_PARAMS_MAX);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    fr->request = vec;
+    fr->request_nvec = nvec;
+    fr->request_len = total;
+    return OK;
+}
+
+/* The encoded request in one writev, unless the pool sent it already. */
+static int send_params(fcgi_request *fr)
+{
+    struct iovec *vec;
+    apr_size_t written;
+    apr_status_t rv;
+
+    fr->phase = FCGI_PHASE_PARAMS;
+    if (fr->sent_by_pool) {
+        fr->sent += fr->request_len;
+        return OK;
+    }
+    /* Writing consumes the vector: a copy, for a retry. */
+    vec = apr_pmemdup(fr->r->pool, fr->request,
+                      fr->request_nvec * sizeof(*vec));
+    rv = fcgi_conn_writev(fr->conn, vec, fr->request_nvec, &written);
     fr->sent += written;
     if (rv == APR_SUCCESS) {
         return OK;
@@ -167,7 +200,9 @@ static int send_response(fcgi_request *fr)
     apr_status_t rv;
 
     fr->phase = FCGI_PHASE_HEADERS;
-    fcgi_backend_request_sent(fr->backend, fr->conn);
+    if (!fr->sent_by_pool) {
+        fcgi_backend_request_sent(fr->backend, fr->conn);
+    }
     fcgi_header_filter_insert(fr);
     APR_BRIGADE_INSERT_TAIL(bb, fcgi_bucket_create(fr,
                                                    r->connection->bucket_alloc));
@@ -245,11 +280,12 @@ static int run_request(fcgi_request *fr, fcgi_body *body, int attempt)
     int retryable = method_is_idempotent(fr->r)
                     && fcgi_body_is_replayable(body);
 
-    if ((status = connect_backend(fr, attempt > 0 || !retryable)) != OK) {
+    if ((status = connect_backend(fr, attempt > 0 || !retryable, empty))
+        != OK) {
         return status;
     }
     fr->retry_ok = fr->conn->reused && !attempt;
-    if ((status = send_params(fr, empty)) != OK
+    if ((status = send_params(fr)) != OK
         || (!empty && (status = fcgi_body_send(fr, body)) != OK)) {
         fcgi_stream_release(fr, 0);
         return status;
@@ -261,6 +297,7 @@ static int run_request(fcgi_request *fr, fcgi_body *body, int attempt)
 static void request_reset(fcgi_request *fr)
 {
     fr->retry = fr->retry_ok = 0;
+    fr->sent_by_pool = 0;
     fr->done = fr->unflushed = 0;
     fr->status = 0;
     fr->sent = fr->received = 0;
@@ -325,6 +362,9 @@ static int fcgi_handler(request_rec *r)
         return status;
     }
     fcgi_env_build(r, spooled_length, file_backed);
+    if ((status = encode_params(fr, fcgi_body_is_empty(body))) != OK) {
+        return status;
+    }
     apr_pool_cleanup_register(r->pool, fr, request_cleanup,
                               apr_pool_cleanup_null);
 

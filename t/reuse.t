@@ -12,9 +12,10 @@ use Apache::Test qw(-withtestmore);
 use Apache::TestUtil;
 use FcgiTest qw(raw_request http_connect http_request read_response
                 error_log_mark wait_error_log sockdir in_parallel);
+use POSIX ();
 use Time::HiRes ();
 
-plan tests => 37;
+plan tests => 39;
 
 my $dir = sockdir();
 
@@ -26,6 +27,18 @@ sub conn_info {
 }
 
 sub open_conns { scalar(my @f = glob("$dir/open/*")) }
+
+# Established TCP connections (IPv4) to a local port: our side of them.
+sub tcp_conns_to {
+    my $port = sprintf '%04X', shift;
+    open my $fh, '<', '/proc/net/tcp' or return -1;
+    my $n = 0;
+    while (<$fh>) {
+        my (undef, undef, $remote, $state) = split;
+        $n++ if defined $state && $state eq '01' && $remote =~ /:$port$/;
+    }
+    return $n;
+}
 
 # Wait until the backend has no connection open (idle ones time out).
 sub wait_quiet {
@@ -154,7 +167,21 @@ ok(wait_quiet(), 'the backend is quiet before the FcgiMaxConns test');
     # connections.  A kept connection holds its worker, so without care
     # the 2 connections the workers did not take would wait inside PHP-FPM
     # until the others are let go, the whole run.  8 clients x 10 pages of
-    # 100 ms: 8 s of work on 2 workers, about 4 s.
+    # 100 ms: 8 s of work on 2 workers, about 4 s.  Meanwhile a sampler
+    # counts our connections to PHP-FPM: once the pool has found a request
+    # starving it learns that the backend serves 2, and holds no more than
+    # that (and one it tries now and then).
+    my $samples = "$dir/starve-samples";
+    my $sampler = fork // die "fork: $!";
+    if (!$sampler) {
+        open my $out, '>', $samples or POSIX::_exit(1);
+        $out->autoflush(1);
+        while (1) {
+            printf $out "%.3f %d\n", Time::HiRes::time(),
+                   tcp_conns_to($ENV{FCGI_TEST_PHP_PORT});
+            Time::HiRes::sleep(0.05);
+        }
+    }
     my $t0 = Time::HiRes::time();
     my @lines = in_parallel(8, sub {
         my $i = shift;
@@ -177,7 +204,25 @@ ok(wait_quiet(), 'the backend is quiet before the FcgiMaxConns test');
     # seconds.
     cmp_ok($slowest, '<', 2.5,
            sprintf('no page waited behind kept connections (slowest %.2f s)', $slowest));
-    ok(Time::HiRes::time() - $t0 < 10, 'the run took about the work it had');
+    my $t1 = Time::HiRes::time();
+    ok($t1 - $t0 < 10, 'the run took about the work it had');
+    kill 'KILL', $sampler;
+    waitpid $sampler, 0;
+    my (@first, @second);
+    open my $in, '<', $samples or die "$samples: $!";
+    while (<$in>) {
+        my ($t, $n) = split;
+        next if $t > $t1;
+        push @{ $t < ($t0 + $t1) / 2 ? \@first : \@second }, $n;
+    }
+    my ($most) = sort { $b <=> $a } @first, @second;
+    my ($late) = sort { $b <=> $a } @second;
+    cmp_ok($most // 0, '>=', 2,
+           "the sampler saw the pool's connections to PHP-FPM (at most $most)");
+    cmp_ok($late // 99, '<=', 3,
+           'in the second half of the run the pool held at most the 2 the backend '
+           . 'serves and one more it tried, not FcgiMaxConns 4 ('
+           . ($late // 'no samples') . ')');
 }
 
 # --- the client goes away ------------------------------------------------------
