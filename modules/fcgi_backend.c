@@ -53,6 +53,14 @@ struct fcgi_registry {
     apr_thread_t *reaper;
     apr_thread_cond_t *reaper_wake;
     int stopping;
+    /* Waiters not waiting, for any backend (a thread waits for one at a
+     * time), most recently used first; the reaper frees those unused for
+     * the idle timeout. */
+    apr_thread_mutex_t *spares_mutex;
+    struct fcgi_waiter *spare_waiters;
+    /* The read end of a pipe with a byte in it that nobody reads: always
+     * readable, so adding it to a waiter's pollset wakes the waiter. */
+    apr_pollfd_t ready;
 };
 
 /* Where a waiting request stands. */
@@ -64,18 +72,22 @@ typedef enum {
     WAITER_MAY_OPEN                    /* a slot is reserved for it */
 } waiter_state;
 
-/* A request waiting for a connection, first come first served.  Waiters
- * are kept for reuse (a pollset costs file descriptors to make) and never
- * freed before the process ends, so a late wake-up of one that has moved
- * on is harmless: it wakes, finds nothing for it, and waits on. */
+/* A request waiting for a connection, first come first served.  Others
+ * touch a waiter only while it is theirs to hand something to (taken off
+ * the queue, not yet told), and wake it under its backend's mutex, with
+ * the change of state: so a waiter that has moved on gets no late
+ * wake-up, and can be reused or freed. */
 typedef struct fcgi_waiter fcgi_waiter;
 struct fcgi_waiter {
     fcgi_waiter *next;                 /* in the queue, or the spares */
     apr_pool_t *pool;
-    apr_pollset_t *pollset;            /* where it sleeps: its answer, or a
-                                          wake-up, ends the sleep */
+    apr_pollset_t *pollset;            /* where it sleeps: its answer, or
+                                          the registry's ready pipe, ends
+                                          the sleep */
     apr_pollfd_t pfd;                  /* its connection, while in pollset */
     int polled;
+    int woken;                         /* the ready pipe is in pollset */
+    apr_time_t spare_since;
     waiter_state state;
     int fresh;                         /* wants a new connection only */
     struct iovec *request;             /* to send on hand-over, or NULL */
@@ -94,7 +106,6 @@ struct fcgi_backend {
     fcgi_conn *idle;                   /* most recently used first */
     fcgi_conn *busy;                   /* in use by a request */
     fcgi_waiter *waiters, *waiters_tail;
-    fcgi_waiter *spare_waiters;
     /* How long the backend takes to start an answer on a kept connection
      * (a connection it has accepted, so no wait in its listen queue): a
      * moving average, in microseconds, updated without a lock (a lost
@@ -215,56 +226,61 @@ static int earlier_request_starving(fcgi_backend *b, fcgi_conn *c,
     return 0;
 }
 
+/* Wake w, a waiter whose state just changed; under the mutex. */
+static void waiter_wake(fcgi_backend *b, fcgi_waiter *w)
+{
+    if (!w->woken) {
+        w->woken = apr_pollset_add(w->pollset, &b->reg->ready)
+                   == APR_SUCCESS;
+    }
+}
+
 /* A connection was closed: its slot goes to the first waiter, if any
  * (waiters queue only when the backend is at their limit, so the slot is
- * theirs to take).  Returns the waiter to wake once the mutex is let go. */
-static fcgi_waiter *slot_freed(fcgi_backend *b)
+ * theirs to take), unless the pool is shrinking. */
+static void slot_freed(fcgi_backend *b)
 {
     fcgi_waiter *w;
 
     b->open--;
     if (b->workers && b->open >= b->workers) {
         /* The pool shrinks to what the backend serves. */
-        return NULL;
+        return;
     }
     if ((w = waiter_pop(b))) {
         w->state = WAITER_MAY_OPEN;
         b->open++;
-    }
-    return w;
-}
-
-static void waiter_wake(fcgi_waiter *w)
-{
-    if (w) {
-        apr_pollset_wakeup(w->pollset);
+        waiter_wake(b, w);
     }
 }
 
 /* A waiter from the spares, or a new one. */
-static apr_status_t waiter_get(fcgi_backend *b, fcgi_waiter **wp)
+static apr_status_t waiter_get(fcgi_registry *reg, fcgi_waiter **wp)
 {
-    fcgi_waiter *w = b->spare_waiters;
+    fcgi_waiter *w;
     apr_pool_t *p;
     apr_status_t rv;
 
+    apr_thread_mutex_lock(reg->spares_mutex);
+    if ((w = reg->spare_waiters)) {
+        reg->spare_waiters = w->next;
+    }
+    apr_thread_mutex_unlock(reg->spares_mutex);
     if (w) {
-        b->spare_waiters = w->next;
         *wp = w;
         return APR_SUCCESS;
     }
     /* A pool of its own: pools are not shared between threads, and
      * making a subpool of the registry's is safe from any thread. */
-    if ((rv = apr_pool_create(&p, b->reg->pool)) != APR_SUCCESS) {
+    if ((rv = apr_pool_create(&p, reg->pool)) != APR_SUCCESS) {
         return rv;
     }
     apr_pool_tag(p, "fcgi_waiter");
     w = apr_pcalloc(p, sizeof(*w));
     w->pool = p;
-    /* Thread-safe: the hand-over adds to it while its owner sleeps in it
-     * (epoll allows that; a poll()-based pollset would not). */
-    rv = apr_pollset_create(&w->pollset, 1, p,
-                            APR_POLLSET_THREADSAFE | APR_POLLSET_WAKEABLE);
+    /* Thread-safe: others add to it while its owner sleeps in it (epoll
+     * allows that; a poll()-based pollset would not). */
+    rv = apr_pollset_create(&w->pollset, 2, p, APR_POLLSET_THREADSAFE);
     if (rv != APR_SUCCESS) {
         apr_pool_destroy(p);
         return rv;
@@ -273,20 +289,64 @@ static apr_status_t waiter_get(fcgi_backend *b, fcgi_waiter **wp)
     return APR_SUCCESS;
 }
 
+/* w is done waiting: out of its pollset what others put in, and back to
+ * the spares. */
+static void waiter_put(fcgi_registry *reg, fcgi_waiter *w)
+{
+    if (w->polled) {
+        apr_pollset_remove(w->pollset, &w->pfd);
+        w->polled = 0;
+    }
+    if (w->woken) {
+        apr_pollset_remove(w->pollset, &reg->ready);
+        w->woken = 0;
+    }
+    w->spare_since = apr_time_now();
+    apr_thread_mutex_lock(reg->spares_mutex);
+    w->next = reg->spare_waiters;
+    reg->spare_waiters = w;
+    apr_thread_mutex_unlock(reg->spares_mutex);
+}
+
+/* Free the waiters unused for the idle timeout (their pollsets hold a
+ * file descriptor each). */
+static void spares_reap(fcgi_registry *reg, apr_time_t now)
+{
+    fcgi_waiter **link, *w, *expired = NULL;
+
+    apr_thread_mutex_lock(reg->spares_mutex);
+    link = &reg->spare_waiters;
+    while ((w = *link)) {
+        if (now - w->spare_since >= reg->limits.idle_timeout) {
+            *link = w->next;
+            w->next = expired;
+            expired = w;
+        }
+        else {
+            link = &w->next;
+        }
+    }
+    apr_thread_mutex_unlock(reg->spares_mutex);
+    while ((w = expired)) {
+        expired = w->next;
+        apr_pool_destroy(w->pool);
+    }
+}
+
 /*
  * Wait for a connection or a slot: queue w, then sleep in its pollset
  * until the state changes, for at most timeout while still queued.
  * Called and returns with the mutex held.
  */
 static apr_status_t queue_wait(fcgi_backend *b, fcgi_waiter *w,
-                               apr_interval_time_t timeout)
+                               const fcgi_acquire *a)
 {
-    apr_time_t deadline = apr_time_now() + timeout;
+    apr_time_t deadline = apr_time_now() + a->queue_timeout;
 
     w->next = NULL;
     w->state = WAITER_QUEUED;
     w->conn = NULL;
-    w->sent = w->polled = 0;
+    w->sent = w->polled = w->woken = 0;
     if (b->waiters_tail) {
         b->waiters_tail->next = w;
     }
@@ -308,6 +368,11 @@ static apr_status_t queue_wait(fcgi_backend *b, fcgi_waiter *w,
         else if (left <= 0) {
             waiter_remove(b, w);
             return FCGI_EQUEUE;
+        }
+        else if (a->io_timeout > 0 && left > a->io_timeout) {
+            /* Once handed over with its request sent, the sleep is the
+             * wait for the answer, which FcgiIOTimeout bounds. */
+            left = a->io_timeout;
         }
         apr_thread_mutex_unlock(b->mutex);
         apr_pollset_poll(w->pollset, left, &n, &ready);
@@ -361,14 +426,13 @@ static void hand_over(fcgi_backend *b, fcgi_waiter *w, fcgi_conn *c)
         busy_remove(b, c);
         w->state = WAITER_MAY_OPEN;
     }
+    if (!polled) {
+        /* No answer on a connection in its pollset will wake it. */
+        waiter_wake(b, w);
+    }
     apr_thread_mutex_unlock(b->mutex);
     if (rv != APR_SUCCESS) {
         fcgi_conn_close(c);
-    }
-    if (!polled) {
-        /* Nothing will come on a connection in its pollset to wake it
-         * (once it has the mutex w may be on its way: w stays valid). */
-        waiter_wake(w);
     }
 }
 
@@ -461,7 +525,7 @@ static apr_status_t pool_take(fcgi_backend *b, const fcgi_acquire *a,
              || probe_more_workers(b, max_conns)) {
         b->open++;
     }
-    else if ((rv = waiter_get(b, &w)) == APR_SUCCESS) {
+    else if ((rv = waiter_get(b->reg, &w)) == APR_SUCCESS) {
         w->fresh = a->fresh;
         w->request = NULL;
         if (a->request) {
@@ -472,7 +536,7 @@ static apr_status_t pool_take(fcgi_backend *b, const fcgi_acquire *a,
             w->nrequest = a->nrequest;
         }
         *waiter = w;
-        rv = queue_wait(b, w, a->queue_timeout);
+        rv = queue_wait(b, w, a);
         if (rv == APR_SUCCESS && w->state == WAITER_HANDED) {
             c = w->conn;                /* in the busy list already */
         }
@@ -487,7 +551,7 @@ apr_status_t fcgi_backend_acquire(fcgi_backend *b, const fcgi_acquire *a,
     int max_conns = a->max_conns > 0 ? a->max_conns
                                      : b->reg->limits.max_conns;
     fcgi_conn *c, *to_close;
-    fcgi_waiter *w, *wake;
+    fcgi_waiter *w;
     apr_status_t rv;
     int handed;
 
@@ -503,14 +567,7 @@ apr_status_t fcgi_backend_acquire(fcgi_backend *b, const fcgi_acquire *a,
         if (w) {
             handed = w->state == WAITER_HANDED;
             *sent = handed && w->sent;
-            if (w->polled) {
-                apr_pollset_remove(w->pollset, &w->pfd);
-                w->polled = 0;
-            }
-            apr_thread_mutex_lock(b->mutex);
-            w->next = b->spare_waiters;
-            b->spare_waiters = w;
-            apr_thread_mutex_unlock(b->mutex);
+            waiter_put(b->reg, w);
         }
         if (rv != APR_SUCCESS) {
             return rv;
@@ -530,16 +587,17 @@ apr_status_t fcgi_backend_acquire(fcgi_backend *b, const fcgi_acquire *a,
     else {
         /* A slot is ours: connect. */
         rv = fcgi_conn_open(&c, &b->addr, a->connect_timeout, b->reg->pool);
-        wake = NULL;
         apr_thread_mutex_lock(b->mutex);
         if (rv != APR_SUCCESS) {
-            wake = slot_freed(b);
+            slot_freed(b);
+            /* Down, or restarting: what it serves once back is to be
+             * learned anew. */
+            b->workers = 0;
         }
         else {
             busy_add(b, c);
         }
         apr_thread_mutex_unlock(b->mutex);
-        waiter_wake(wake);
         if (rv != APR_SUCCESS) {
             return rv;
         }
@@ -574,7 +632,7 @@ void fcgi_backend_answer_started(fcgi_backend *b, fcgi_conn *c)
 
 void fcgi_backend_release(fcgi_backend *b, fcgi_conn *c, int keep)
 {
-    fcgi_waiter *w = NULL, *wake = NULL;
+    fcgi_waiter *w = NULL;
     int close_it = 0;
 
     apr_thread_mutex_lock(b->mutex);
@@ -588,14 +646,14 @@ void fcgi_backend_release(fcgi_backend *b, fcgi_conn *c, int keep)
         }
     }
     if (!keep || b->transient || (b->workers && b->open > b->workers)) {
-        wake = slot_freed(b);
+        slot_freed(b);
         close_it = 1;
     }
     else if ((w = waiter_pop(b))) {
         if (w->fresh) {
             /* It wants a new connection: this one's slot is its. */
             w->state = WAITER_MAY_OPEN;
-            wake = w;
+            waiter_wake(b, w);
             w = NULL;
             close_it = 1;
         }
@@ -616,7 +674,6 @@ void fcgi_backend_release(fcgi_backend *b, fcgi_conn *c, int keep)
     if (w) {
         hand_over(b, w, c);
     }
-    waiter_wake(wake);
 }
 
 /* Close the connections idle for longer than the idle timeout. */
@@ -632,8 +689,7 @@ static void backend_reap(fcgi_backend *b, apr_time_t now)
             *link = c->next;
             c->next = expired;
             expired = c;
-            /* (Rare: waiters queue only with no connection idle.) */
-            waiter_wake(slot_freed(b));
+            slot_freed(b);
         }
         else {
             link = &c->next;
@@ -735,6 +791,7 @@ static void *APR_THREAD_FUNC reaper_main(apr_thread_t *thread, void *data)
             backend_reap(apr_hash_this_val(hi), now);
         }
         apr_thread_rwlock_unlock(reg->lock);
+        spares_reap(reg, now);
     }
     apr_thread_mutex_unlock(reg->reaper_mutex);
     apr_thread_exit(thread, APR_SUCCESS);
@@ -764,6 +821,7 @@ fcgi_registry *fcgi_registry_create(apr_pool_t *pchild,
     fcgi_registry *reg;
     apr_allocator_t *allocator;
     apr_thread_mutex_t *alloc_mutex;
+    apr_file_t *ready_in, *ready_out;
     apr_pool_t *p;
 
     /* A pool of our own whose allocator is locked, so that connection
@@ -782,6 +840,15 @@ fcgi_registry *fcgi_registry_create(apr_pool_t *pchild,
     apr_thread_rwlock_create(&reg->lock, p);
     apr_thread_mutex_create(&reg->reaper_mutex, APR_THREAD_MUTEX_DEFAULT, p);
     apr_thread_cond_create(&reg->reaper_wake, p);
+    apr_thread_mutex_create(&reg->spares_mutex, APR_THREAD_MUTEX_DEFAULT, p);
+    if (apr_file_pipe_create_ex(&ready_in, &ready_out, APR_FULL_NONBLOCK, p)
+        == APR_SUCCESS) {
+        apr_file_putc(1, ready_out);
+        reg->ready.p = p;
+        reg->ready.desc_type = APR_POLL_FILE;
+        reg->ready.reqevents = APR_POLLIN;
+        reg->ready.desc.f = ready_in;
+    }
     if (apr_thread_create(&reg->reaper, NULL, reaper_main, reg, p)
         != APR_SUCCESS) {
         reg->reaper = NULL;

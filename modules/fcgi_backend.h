@@ -58,6 +58,8 @@ typedef struct {
     int max_conns;                     /* its FcgiMaxConns, 0: the default */
     apr_interval_time_t connect_timeout;
     apr_interval_time_t queue_timeout;
+    apr_interval_time_t io_timeout;    /* bounds a wait for the answer to a
+                                          request sent on hand-over */
     int fresh;                         /* a new connection, never a kept one
                                           (for a request that must not meet
                                           one the backend is closing) */

@@ -356,12 +356,20 @@ static apr_status_t fcgi_bucket_read(apr_bucket *b, const char **str,
          * noticed first; with nothing unflushed, just wait. */
         apr_read_type_e mode = block == APR_BLOCK_READ && !fr->unflushed
                                ? APR_BLOCK_READ : APR_NONBLOCK_READ;
+        apr_time_t deadline = fr->deadline;
+        /* A request the pool sent while we slept: FcgiIOTimeout has been
+         * running since, so the first byte is due by a time of its own. */
+        int by_first_byte = !fr->received && fr->first_byte_by
+                            && (!deadline || fr->first_byte_by < deadline);
 
+        if (by_first_byte) {
+            deadline = fr->first_byte_by;
+        }
         stream_buf_prepare(fr, list);
         pos = fr->buf_filled;
         n = fr->buf->alloc_len - pos;
         rv = fcgi_conn_read(fr->conn, fr->buf->base + pos, &n, mode,
-                            fr->deadline);
+                            deadline);
 
         if (APR_STATUS_IS_EAGAIN(rv)) {
             if (block == APR_NONBLOCK_READ) {
@@ -405,13 +413,14 @@ static apr_status_t fcgi_bucket_read(apr_bucket *b, const char **str,
                         : "FCGI0303: the backend closed the connection in "
                           "the middle of a record");
         }
-        else if (rv == FCGI_EDEADLINE) {
+        else if (rv == FCGI_EDEADLINE && !by_first_byte) {
             stream_fail(fr, b, HTTP_GATEWAY_TIME_OUT, 0,
                         "FCGI0306: the response took longer than "
                         "FcgiResponseTimeout");
         }
-        else if (APR_STATUS_IS_TIMEUP(rv)) {
-            stream_fail(fr, b, HTTP_GATEWAY_TIME_OUT, rv,
+        else if (APR_STATUS_IS_TIMEUP(rv) || rv == FCGI_EDEADLINE) {
+            stream_fail(fr, b, HTTP_GATEWAY_TIME_OUT,
+                        rv == FCGI_EDEADLINE ? APR_SUCCESS : rv,
                         "FCGI0304: the backend sent nothing for longer than "
                         "FcgiIOTimeout");
         }

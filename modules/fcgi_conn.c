@@ -14,6 +14,8 @@
 
 #include "apr_poll.h"
 
+#include "apr_atomic.h"
+
 #include "fcgi_conn.h"
 
 /* How long a connection must stay quiet after the END_REQUEST of an
@@ -203,6 +205,11 @@ apr_status_t fcgi_conn_abort_request(fcgi_conn *conn, fcgi_parser *parser,
     }
     apr_socket_timeout_set(conn->sock, conn->io_timeout);
     return rv;
+}
+
+apr_time_t fcgi_conn_sent_at(fcgi_conn *conn)
+{
+    return (apr_time_t)apr_atomic_read64(&conn->sent_at);
 }
 
 void fcgi_conn_close(fcgi_conn *conn)

@@ -75,6 +75,9 @@ apr_status_t fcgi_conn_read(fcgi_conn *conn, char *buf, apr_size_t *len,
 apr_status_t fcgi_conn_abort_request(fcgi_conn *conn, fcgi_parser *parser,
                                      apr_interval_time_t bound);
 
+/* When the request now on it went out (fcgi_backend_request_sent). */
+apr_time_t fcgi_conn_sent_at(fcgi_conn *conn);
+
 /* Close the connection and free its pool. */
 void fcgi_conn_close(fcgi_conn *conn);
 

@@ -54,6 +54,8 @@ typedef struct {
     int request_nvec;             /* request without a body the empty */
     apr_size_t request_len;       /* STDIN), encoded once for every go */
     int sent_by_pool;             /* the pool sent it on hand-over */
+    apr_time_t first_byte_by;     /* ... so FcgiIOTimeout counts from
+                                     then: the first byte is due by this */
 
     /* The response stream (fcgi_bucket.c). */
     fcgi_parser parser;

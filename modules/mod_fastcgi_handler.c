@@ -71,6 +71,7 @@ static int connect_backend(fcgi_request *fr, int fresh, int empty_body)
     a.max_conns = fcgi_conf_max_conns(fr->conf);
     a.connect_timeout = fcgi_conf_connect_timeout(fr->conf);
     a.queue_timeout = fcgi_conf_queue_timeout(fr->conf);
+    a.io_timeout = fcgi_conf_io_timeout(fr->conf, fr->r);
     a.fresh = fresh;
     a.request = NULL;
     a.nrequest = 0;
@@ -81,8 +82,10 @@ static int connect_backend(fcgi_request *fr, int fresh, int empty_body)
     a.pool = fr->r->pool;
     rv = fcgi_backend_acquire(fr->backend, &a, &fr->conn, &fr->sent_by_pool);
     if (rv == APR_SUCCESS) {
-        fcgi_conn_set_timeout(fr->conn, fcgi_conf_io_timeout(fr->conf,
-                                                             fr->r));
+        fcgi_conn_set_timeout(fr->conn, a.io_timeout);
+        if (fr->sent_by_pool) {
+            fr->first_byte_by = fcgi_conn_sent_at(fr->conn) + a.io_timeout;
+        }
         return OK;
     }
     if (rv == FCGI_EQUEUE) {
@@ -298,6 +301,7 @@ static void request_reset(fcgi_request *fr)
 {
     fr->retry = fr->retry_ok = 0;
     fr->sent_by_pool = 0;
+    fr->first_byte_by = 0;
     fr->done = fr->unflushed = 0;
     fr->status = 0;
     fr->sent = fr->received = 0;

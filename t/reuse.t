@@ -15,7 +15,7 @@ use FcgiTest qw(raw_request http_connect http_request read_response
 use POSIX ();
 use Time::HiRes ();
 
-plan tests => 39;
+plan tests => 44;
 
 my $dir = sockdir();
 
@@ -223,6 +223,45 @@ ok(wait_quiet(), 'the backend is quiet before the FcgiMaxConns test');
            'in the second half of the run the pool held at most the 2 the backend '
            . 'serves and one more it tried, not FcgiMaxConns 4 ('
            . ($late // 'no samples') . ')');
+}
+
+# --- hand-over: a waiting request is sent on the connection given back --------
+
+{
+    # One connection (FcgiMaxConns 1).  The first request holds it 600 ms;
+    # two more wait for it, the second for an answer that takes 2.5 s.
+    # Whoever gives the connection back sends the next waiting request on
+    # it at once; FcgiIOTimeout (1s) still bounds the wait for that
+    # request's answer, counted from when it was sent, though its thread
+    # slept through the sending.
+    my $first = http_connect();
+    http_request($first, path => '/reuse-handover?case=conn&sleep=600');
+    Time::HiRes::sleep(0.2);
+    my $t0 = Time::HiRes::time();
+    my @lines = in_parallel(2, sub {
+        my $i = shift;
+        Time::HiRes::sleep(0.1 * $i);    # in this order
+        my $sleep = $i == 2 ? 2500 : 0;
+        my $res = raw_request(path => "/reuse-handover?case=conn&sleep=$sleep",
+                              timeout => 20);
+        return sprintf('%d %s %.2f %s', $i, $res->{status} // 0,
+                       Time::HiRes::time() - $t0, $res->{body} // '');
+    });
+    my $held = read_response($first, timeout => 10);
+    close $first;
+    my %by = map { (split)[0] => $_ } @lines;
+    my ($next_status, $next_t, @next_info) = (split ' ', $by{1} // '')[1 .. 5];
+    my ($slow_status, $slow_t) = (split ' ', $by{2} // '')[1, 2];
+    my %next = map { /(\w+)=(\S+)/ } @next_info;
+    is($held->{status}, 200, 'the request holding the only connection is served');
+    is($next_status, 200, 'the first waiting request is served');
+    is($next{request}, 2, 'on the connection given back, kept (request '
+       . ($next{request} // '?') . ' on it)');
+    is($slow_status, 504,
+       'a waiting request sent on hand-over whose answer is late gets 504');
+    ok(defined $slow_t && $slow_t > 1.0 && $slow_t < 2.2,
+       sprintf('... FcgiIOTimeout (1s) after it was sent, at ~0.4 + 1 s (%.2f s)',
+               $slow_t // -1));
 }
 
 # --- the client goes away ------------------------------------------------------
