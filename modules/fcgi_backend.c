@@ -335,8 +335,8 @@ static void spares_reap(fcgi_registry *reg, apr_time_t now)
 
 /*
  * Wait for a connection or a slot: queue w, then sleep in its pollset
- * until the state changes, for at most timeout while still queued.
- * Called and returns with the mutex held.
+ * until its state changes, for at most the queue timeout while it is
+ * still queued.  Called and returns with the mutex held.
  */
 static apr_status_t queue_wait(fcgi_backend *b, fcgi_waiter *w,
                                const fcgi_acquire *a)
@@ -440,10 +440,9 @@ static void hand_over(fcgi_backend *b, fcgi_waiter *w, fcgi_conn *c)
  * A backend serving fewer connections than FcgiMaxConns lets us open
  * leaves the others' requests in its listen queue, where no fairness of
  * ours reaches them.  So the pool learns how many the backend serves:
- * when a request is found starving, as many as are being answered now
- * (those not awaiting their first byte, and the one just done); and it
- * tries one more each FCGI_WORKERS_PROBE that requests had to wait, in
- * case the backend has grown.  Within what it learned the pool queues
+ * when a request is found starving, as many connections as are not
+ * starving; and it tries one more each FCGI_WORKERS_PROBE that requests
+ * had to wait, in case the backend has grown.  Within what it learned the pool queues
  * requests itself, first come first served, on kept connections.
  */
 #define FCGI_WORKERS_PROBE apr_time_from_sec(1)
