@@ -12,9 +12,8 @@
 
 #include <string.h>
 
-#include "apr_poll.h"
-
 #include "apr_atomic.h"
+#include "apr_poll.h"
 
 #include "fcgi_conn.h"
 
