@@ -153,7 +153,9 @@ static void waiter_remove(fcgi_backend *b, fcgi_waiter *gone)
     }
 }
 
-static void busy_add(fcgi_backend *b, fcgi_conn *c)
+/* c goes to a request: kept from before (reused), or new.  Set here,
+ * under the mutex, since others judge a request by it. */
+static void busy_add(fcgi_backend *b, fcgi_conn *c, int reused)
 {
     c->busy_prev = NULL;
     c->busy_next = b->busy;
@@ -161,6 +163,7 @@ static void busy_add(fcgi_backend *b, fcgi_conn *c)
         b->busy->busy_prev = c;
     }
     b->busy = c;
+    c->reused = reused;
     c->rescued = 0;
     apr_atomic_set32(&c->awaiting, 0);
 }
@@ -179,12 +182,13 @@ static void busy_remove(fcgi_backend *b, fcgi_conn *c)
     c->busy_prev = c->busy_next = NULL;
 }
 
-/* A request is taken to be queued inside the backend, behind the
+/* A request is suspected to be queued inside the backend, behind the
  * connections we keep (rather than being worked on), once it has waited
  * for its first byte this many times as long as the backend usually takes
- * to answer on a kept connection, and at least FCGI_STARVING_MIN.  A
- * mistake either way is cheap: a connection closed that could have been
- * kept, or a request that waits a few answers' time longer. */
+ * to answer on a kept connection, and at least FCGI_STARVING_MIN.  Over a
+ * unix socket the suspicion is checked (fcgi_conn_request_unread: a
+ * request the backend has read is being worked on); over TCP it cannot
+ * be, and a mistake costs a connection closed that could have been kept. */
 #define FCGI_STARVING_FACTOR 8
 #define FCGI_STARVING_MIN    apr_time_from_msec(10)
 
@@ -198,9 +202,13 @@ static apr_interval_time_t starving_limit(fcgi_backend *b)
 }
 
 /* Whether a request sent before c's has waited for its first byte so
- * long (limit) that it must be queued behind our kept connections.  Each
- * starving request counts once: the connection closed for it frees the
- * worker it needs, though it takes a moment to show. */
+ * long (limit) that it must be queued behind our kept connections: 0 no,
+ * 1 so it seems, 2 it is (the backend has not read it).  Only a request
+ * on a new connection can be: a kept connection is held by the worker
+ * that served it, which reads the next request at once, so a request on
+ * one that is slow to answer is slow work, not a queue.  Each starving
+ * request counts once: the connection closed for it frees the worker it
+ * needs, though it takes a moment to show. */
 static int earlier_request_starving(fcgi_backend *b, fcgi_conn *c,
                                     apr_interval_time_t limit)
 {
@@ -211,7 +219,7 @@ static int earlier_request_starving(fcgi_backend *b, fcgi_conn *c,
     for (o = b->busy; o; o = o->busy_next) {
         apr_uint64_t o_sent;
 
-        if (o->rescued || !apr_atomic_read32(&o->awaiting)
+        if (o->reused || o->rescued || !apr_atomic_read32(&o->awaiting)
             || (o_sent = apr_atomic_read64(&o->sent_at)) >= sent) {
             continue;
         }
@@ -219,8 +227,13 @@ static int earlier_request_starving(fcgi_backend *b, fcgi_conn *c,
             now = apr_time_now();
         }
         if (now - (apr_time_t)o_sent > limit) {
+            int unread = fcgi_conn_request_unread(o);
+
+            if (unread == 0) {
+                continue;               /* read: being worked on */
+            }
             o->rescued = 1;
-            return 1;
+            return unread == 1 ? 2 : 1;
         }
     }
     return 0;
@@ -440,33 +453,34 @@ static void hand_over(fcgi_backend *b, fcgi_waiter *w, fcgi_conn *c)
  * A backend serving fewer connections than FcgiMaxConns lets us open
  * leaves the others' requests in its listen queue, where no fairness of
  * ours reaches them.  So the pool learns how many the backend serves:
- * when a request is found starving, as many connections as are not
- * starving; and it tries one more each FCGI_WORKERS_PROBE that requests
- * had to wait, in case the backend has grown.  Within what it learned the pool queues
- * requests itself, first come first served, on kept connections.
+ * when a request is found starving for certain (over a unix socket, where
+ * it can be told), as many connections as the backend is serving; and it
+ * tries one more each FCGI_WORKERS_PROBE that requests had to wait, in
+ * case the backend has grown.  Within what it learned the pool queues
+ * requests itself, first come first served, on kept connections.  On a
+ * mere suspicion it learns nothing: taking a slow backend for a small
+ * one would queue requests here while the backend had workers to spare.
  */
 #define FCGI_WORKERS_PROBE apr_time_from_sec(1)
 
-static void learn_workers(fcgi_backend *b, apr_interval_time_t limit)
+static void learn_workers(fcgi_backend *b)
 {
-    apr_time_t now = apr_time_now();
     int served = 1;
     fcgi_conn *o;
 
-    /* Counting, besides the one just done, every connection but those
-     * starving: one whose request went out a moment ago is more likely
-     * to be worked on than not, and too high a count only means another
-     * lesson soon, too low one fewer connection than could be used. */
+    /* Besides the one just done (whose worker goes to the request found
+     * starving), every connection whose request the backend has read:
+     * kept ones, those answering, and new ones with nothing unread. */
     for (o = b->busy; o; o = o->busy_next) {
-        if (!o->rescued && (!apr_atomic_read32(&o->awaiting)
-                            || now - (apr_time_t)apr_atomic_read64(&o->sent_at)
-                               <= limit)) {
+        if (o->reused || (!o->rescued
+                          && (!apr_atomic_read32(&o->awaiting)
+                              || fcgi_conn_request_unread(o) == 0))) {
             served++;
         }
     }
     if (!b->workers || served < b->workers) {
         b->workers = served;
-        b->workers_changed = now;
+        b->workers_changed = apr_time_now();
     }
 }
 
@@ -517,7 +531,7 @@ static apr_status_t pool_take(fcgi_backend *b, const fcgi_acquire *a,
             c = NULL;
         }
         else {
-            busy_add(b, c);
+            busy_add(b, c, 1);
         }
     }
     else if (b->transient || b->open < limit
@@ -580,10 +594,7 @@ apr_status_t fcgi_backend_acquire(fcgi_backend *b, const fcgi_acquire *a,
         fcgi_backend_release(b, c, 0);
     }
 
-    if (c) {
-        c->reused = 1;
-    }
-    else {
+    if (!c) {
         /* A slot is ours: connect. */
         rv = fcgi_conn_open(&c, &b->addr, a->connect_timeout, b->reg->pool);
         apr_thread_mutex_lock(b->mutex);
@@ -594,13 +605,12 @@ apr_status_t fcgi_backend_acquire(fcgi_backend *b, const fcgi_acquire *a,
             b->workers = 0;
         }
         else {
-            busy_add(b, c);
+            busy_add(b, c, 0);
         }
         apr_thread_mutex_unlock(b->mutex);
         if (rv != APR_SUCCESS) {
             return rv;
         }
-        c->reused = 0;
     }
     c->uses++;
     *connp = c;
@@ -637,10 +647,12 @@ void fcgi_backend_release(fcgi_backend *b, fcgi_conn *c, int keep)
     apr_thread_mutex_lock(b->mutex);
     busy_remove(b, c);
     if (keep && !b->transient) {
-        apr_interval_time_t limit = starving_limit(b);
+        int starving = earlier_request_starving(b, c, starving_limit(b));
 
-        if (earlier_request_starving(b, c, limit)) {
-            learn_workers(b, limit);
+        if (starving) {
+            if (starving == 2) {
+                learn_workers(b);
+            }
             keep = 0;
         }
     }
@@ -658,7 +670,7 @@ void fcgi_backend_release(fcgi_backend *b, fcgi_conn *c, int keep)
         }
         else {
             w->state = WAITER_HANDING;
-            busy_add(b, c);
+            busy_add(b, c, 1);
         }
     }
     else {

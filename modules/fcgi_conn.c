@@ -11,8 +11,13 @@
  */
 
 #include <string.h>
+#include <sys/ioctl.h>
+#if defined(__linux__)
+#include <linux/sockios.h>
+#endif
 
 #include "apr_atomic.h"
+#include "apr_portable.h"
 #include "apr_poll.h"
 
 #include "fcgi_conn.h"
@@ -30,14 +35,14 @@ apr_status_t fcgi_conn_open(fcgi_conn **connp, const fcgi_addr *addr,
     apr_status_t rv = APR_EINVAL;
     apr_pool_t *p;
     fcgi_conn *conn;
+    int tcp = 1;
 
     if ((rv = apr_pool_create(&p, parent)) != APR_SUCCESS) {
         return rv;
     }
     apr_pool_tag(p, "fcgi_conn");
     for (sa = addr->sa; sa; sa = sa->next) {
-        int tcp = sa->family != APR_UNIX;
-
+        tcp = sa->family != APR_UNIX;
         rv = apr_socket_create(&sock, sa->family, SOCK_STREAM,
                                tcp ? APR_PROTO_TCP : 0, p);
         if (rv != APR_SUCCESS) {
@@ -68,8 +73,30 @@ apr_status_t fcgi_conn_open(fcgi_conn **connp, const fcgi_addr *addr,
     conn = apr_pcalloc(p, sizeof(*conn));
     conn->pool = p;
     conn->sock = sock;
+    conn->unix_socket = !tcp;
     *connp = conn;
     return APR_SUCCESS;
+}
+
+int fcgi_conn_request_unread(fcgi_conn *conn)
+{
+#if defined(SIOCOUTQ)
+    /* On a unix socket, what we wrote stays charged to our side until the
+     * other side has read it; a connection in the listen queue has read
+     * nothing.  (Over TCP the peer's kernel acknowledges data whether or
+     * not the connection was accepted: no such sign.) */
+    apr_os_sock_t fd;
+    int unread = 0;
+
+    if (conn->unix_socket
+        && apr_os_sock_get(&fd, conn->sock) == APR_SUCCESS
+        && ioctl(fd, SIOCOUTQ, &unread) == 0) {
+        return unread > 0;
+    }
+#else
+    (void)conn;
+#endif
+    return -1;
 }
 
 void fcgi_conn_set_timeout(fcgi_conn *conn, apr_interval_time_t io_timeout)

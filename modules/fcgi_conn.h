@@ -23,10 +23,12 @@ typedef struct fcgi_conn fcgi_conn;
 struct fcgi_conn {
     apr_pool_t *pool;             /* the connection's own; the socket's */
     apr_socket_t *sock;
+    int unix_socket;              /* not TCP */
     apr_interval_time_t io_timeout;
     apr_time_t idle_since;        /* when it was last put back */
     apr_uint32_t uses;            /* requests started on it */
-    int reused;                   /* this request got it from the pool */
+    int reused;                   /* this request got it from the pool
+                                     (set under the backend's mutex) */
     fcgi_conn *next;              /* in its backend's idle list */
     /* While busy (fcgi_backend.c): in the backend's busy list, and when
      * the request went out if no byte of the answer has come back yet. */
@@ -74,6 +76,11 @@ apr_status_t fcgi_conn_read(fcgi_conn *conn, char *buf, apr_size_t *len,
  */
 apr_status_t fcgi_conn_abort_request(fcgi_conn *conn, fcgi_parser *parser,
                                      apr_interval_time_t bound);
+
+/* Whether the backend has yet to read some of what was written to the
+ * connection: 1 or 0, or -1 where that cannot be told (TCP; systems
+ * without SIOCOUTQ). */
+int fcgi_conn_request_unread(fcgi_conn *conn);
 
 /* When the request now on it went out (fcgi_backend_request_sent). */
 apr_time_t fcgi_conn_sent_at(fcgi_conn *conn);

@@ -15,7 +15,7 @@ use FcgiTest qw(raw_request http_connect http_request read_response
 use POSIX ();
 use Time::HiRes ();
 
-plan tests => 44;
+plan tests => 50;
 
 my $dir = sockdir();
 
@@ -162,23 +162,19 @@ ok(wait_quiet(), 'the backend is quiet before the FcgiMaxConns test');
 
 # --- more connections than the backend has workers -----------------------------
 
-{
-    # PHP-FPM's TCP pool runs 2 workers; FcgiMaxConns 4 lets us hold 4
-    # connections.  A kept connection holds its worker, so without care
-    # the 2 connections the workers did not take would wait inside PHP-FPM
-    # until the others are let go, the whole run.  8 clients x 10 pages of
-    # 100 ms: 8 s of work on 2 workers, about 4 s.  Meanwhile a sampler
-    # counts our connections to PHP-FPM: once the pool has found a request
-    # starving it learns that the backend serves 2, and holds no more than
-    # that (and one it tries now and then).
+# 8 clients x 10 pages of 100 ms at $location, a PHP-FPM pool of 2 workers
+# with FcgiMaxConns 4, while a sampler counts our connections to it every
+# 50 ms ($count).  Returns the pages' statuses and times, how long the run
+# took, and the most connections seen in each half of it.
+sub starve_run {
+    my ($location, $count) = @_;
     my $samples = "$dir/starve-samples";
     my $sampler = fork // die "fork: $!";
     if (!$sampler) {
         open my $out, '>', $samples or POSIX::_exit(1);
         $out->autoflush(1);
         while (1) {
-            printf $out "%.3f %d\n", Time::HiRes::time(),
-                   tcp_conns_to($ENV{FCGI_TEST_PHP_PORT});
+            printf $out "%.3f %d\n", Time::HiRes::time(), $count->();
             Time::HiRes::sleep(0.05);
         }
     }
@@ -189,23 +185,14 @@ ok(wait_quiet(), 'the backend is quiet before the FcgiMaxConns test');
         my @out;
         for my $n (1 .. 10) {
             my $t = Time::HiRes::time();
-            http_request($sock, path => "/reuse-starve/reuse_sleep.php?c=$i&n=$n");
+            http_request($sock, path => "$location/reuse_sleep.php?c=$i&n=$n");
             my $res = read_response($sock, timeout => 30);
             push @out, sprintf('%s %.3f', $res->{status} // 0,
                                Time::HiRes::time() - $t);
         }
         return @out;
     });
-    my @ok = grep { /^200 / } @lines;
-    my ($slowest) = sort { $b <=> $a } map { (split)[1] } @lines;
-    is(scalar(@ok), 80, '8 clients x 10 pages with more connections than workers: all served');
-    # Fair share: 8 clients on 2 workers, 100 ms a page: about 0.4 s a
-    # page.  A request left waiting behind kept connections waits for
-    # seconds.
-    cmp_ok($slowest, '<', 2.5,
-           sprintf('no page waited behind kept connections (slowest %.2f s)', $slowest));
     my $t1 = Time::HiRes::time();
-    ok($t1 - $t0 < 10, 'the run took about the work it had');
     kill 'KILL', $sampler;
     waitpid $sampler, 0;
     my (@first, @second);
@@ -215,14 +202,95 @@ ok(wait_quiet(), 'the backend is quiet before the FcgiMaxConns test');
         next if $t > $t1;
         push @{ $t < ($t0 + $t1) / 2 ? \@first : \@second }, $n;
     }
-    my ($most) = sort { $b <=> $a } @first, @second;
-    my ($late) = sort { $b <=> $a } @second;
-    cmp_ok($most // 0, '>=', 2,
-           "the sampler saw the pool's connections to PHP-FPM (at most $most)");
-    cmp_ok($late // 99, '<=', 3,
-           'in the second half of the run the pool held at most the 2 the backend '
-           . 'serves and one more it tried, not FcgiMaxConns 4 ('
-           . ($late // 'no samples') . ')');
+    my ($first) = sort { $b <=> $a } @first;
+    my ($second) = sort { $b <=> $a } @second;
+    return (\@lines, $t1 - $t0, $first // 0, $second // 99);
+}
+
+# Connections to a unix socket, accepted or still in its listen queue.
+sub unix_conns_to {
+    my $path = shift;
+    open my $fh, '<', '/proc/net/unix' or return -1;
+    my $n = 0;
+    while (<$fh>) {
+        my @f = split;
+        $n++ if @f >= 8 && $f[7] eq $path && ($f[5] eq '02' || $f[5] eq '03');
+    }
+    return $n;
+}
+
+# A kept connection holds its worker, so without care the 2 connections
+# the workers did not take would wait inside PHP-FPM until the others are
+# let go, the whole run.  8 s of work on 2 workers: about 4 s, and a fair
+# share is about 0.4 s a page; a request left waiting behind kept
+# connections waits for seconds.
+{
+    # Over TCP: a request that waits too long for its first byte gets a
+    # worker freed for it (the pool cannot tell a queued request from a
+    # slow one there, so it learns nothing from it).
+    my ($lines, $took) = starve_run('/reuse-starve',
+                                    sub { tcp_conns_to($ENV{FCGI_TEST_PHP_PORT}) });
+    my @ok = grep { /^200 / } @$lines;
+    my ($slowest) = sort { $b <=> $a } map { (split)[1] } @$lines;
+    is(scalar(@ok), 80, 'TCP: 8 clients x 10 pages with more connections than workers: all served');
+    cmp_ok($slowest, '<', 2.5,
+           sprintf('TCP: no page waited behind kept connections (slowest %.2f s)', $slowest));
+    ok($took < 10, sprintf('TCP: the run took about the work it had (%.1f s)', $took));
+}
+{
+    # Over a unix socket the pool can tell a request PHP-FPM has not read:
+    # it learns that the backend serves 2 and holds no more than that (and
+    # one it tries now and then), queueing the rest itself.
+    my ($lines, $took, $first, $second) = starve_run('/reuse-learn',
+        sub { unix_conns_to("$dir/php-two.sock") });
+    my @ok = grep { /^200 / } @$lines;
+    my ($slowest) = sort { $b <=> $a } map { (split)[1] } @$lines;
+    is(scalar(@ok), 80, 'unix: 8 clients x 10 pages with more connections than workers: all served');
+    cmp_ok($slowest, '<', 2.5,
+           sprintf('unix: no page waited behind kept connections (slowest %.2f s)', $slowest));
+    ok($took < 10, sprintf('unix: the run took about the work it had (%.1f s)', $took));
+    cmp_ok($first, '>=', 3,
+           "unix: the sampler saw the pool open more connections than workers at first ($first)");
+    cmp_ok($second, '<=', 3,
+           'unix: in the second half of the run the pool held at most the 2 the backend '
+           . "serves and one more it tried, not FcgiMaxConns 4 ($second)");
+}
+
+# --- slow pages are not starvation -------------------------------------------
+
+ok(wait_quiet(), 'the backend is quiet before the slow-page test');
+{
+    # Four kept connections (FcgiMaxConns 4), then two slow pages (1.5 s
+    # before their first byte) on two of them while one client asks for
+    # fast ones.  A kept connection is held by the worker that served it,
+    # so a request on one that is slow to answer is being worked on, not
+    # queued: the fast requests go on on kept connections, and the pool
+    # neither closes them nor shrinks.
+    in_parallel(4, sub {
+        raw_request(path => '/reuse-slowpage?case=conn&sleep=200', timeout => 10);
+    });
+    my @slow = map {
+        my $s = http_connect();
+        http_request($s, path => '/reuse-slowpage?case=conn&sleep=1500');
+        $s;
+    } 1 .. 2;
+    Time::HiRes::sleep(0.2);
+    my $fast = http_connect();
+    my @requests;
+    for (1 .. 20) {
+        http_request($fast, path => '/reuse-slowpage?case=conn');
+        my $res = read_response($fast, timeout => 10);
+        push @requests, ($res->{status} // 0) == 200
+            ? conn_info($res)->{request} // 0 : 0;
+        Time::HiRes::sleep(0.02);
+    }
+    close $fast;
+    my @slow_status = map { read_response($_, timeout => 10)->{status} // 0 } @slow;
+    close $_ for @slow;
+    my $on_kept = grep { $_ >= 2 } @requests;
+    is("@slow_status", '200 200', 'the two slow pages are served');
+    is($on_kept, 20, 'all 20 fast requests during them went on kept connections '
+       . "(requests on their connections: @requests)");
 }
 
 # --- hand-over: a waiting request is sent on the connection given back --------
