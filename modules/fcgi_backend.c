@@ -106,11 +106,6 @@ struct fcgi_backend {
     fcgi_conn *idle;                   /* most recently used first */
     fcgi_conn *busy;                   /* in use by a request */
     fcgi_waiter *waiters, *waiters_tail;
-    /* How long the backend takes to start an answer on a kept connection
-     * (a connection it has accepted, so no wait in its listen queue): a
-     * moving average, in microseconds, updated without a lock (a lost
-     * update does not matter). */
-    volatile apr_uint32_t answer_us;
     /* How many connections the backend serves at once, as far as we can
      * tell (0: no sign yet that it serves fewer than we may open).  See
      * learn_workers(). */
@@ -182,35 +177,25 @@ static void busy_remove(fcgi_backend *b, fcgi_conn *c)
     c->busy_prev = c->busy_next = NULL;
 }
 
-/* A request is suspected to be queued inside the backend, behind the
- * connections we keep (rather than being worked on), once it has waited
- * for its first byte this many times as long as the backend usually takes
- * to answer on a kept connection, and at least FCGI_STARVING_MIN.  Over a
- * unix socket the suspicion is checked (fcgi_conn_request_unread: a
- * request the backend has read is being worked on); over TCP it cannot
- * be, and a mistake costs a connection closed that could have been kept. */
-#define FCGI_STARVING_FACTOR 8
-#define FCGI_STARVING_MIN    apr_time_from_msec(10)
+/* How long a request on a new unix-socket connection may stay unread
+ * before it counts as queued: the worker that accepted a connection reads
+ * its request at once, but not within the same microsecond. */
+#define FCGI_UNREAD_GRACE apr_time_from_msec(1)
 
-static apr_interval_time_t starving_limit(fcgi_backend *b)
-{
-    apr_interval_time_t limit = FCGI_STARVING_FACTOR
-                                * (apr_interval_time_t)
-                                  apr_atomic_read32(&b->answer_us);
-
-    return limit < FCGI_STARVING_MIN ? FCGI_STARVING_MIN : limit;
-}
-
-/* Whether a request sent before c's has waited for its first byte so
- * long (limit) that it must be queued behind our kept connections: 0 no,
- * 1 so it seems, 2 it is (the backend has not read it).  Only a request
- * on a new connection can be: a kept connection is held by the worker
- * that served it, which reads the next request at once, so a request on
- * one that is slow to answer is slow work, not a queue.  Each starving
- * request counts once: the connection closed for it frees the worker it
- * needs, though it takes a moment to show. */
-static int earlier_request_starving(fcgi_backend *b, fcgi_conn *c,
-                                    apr_interval_time_t limit)
+/*
+ * Whether a request sent before c's is queued inside the backend, behind
+ * the connections we keep, rather than being worked on: 0 no, 1 it may be,
+ * 2 it is.  Only a request on a new connection can be: a kept connection
+ * is held by the worker that served it, which reads the next request at
+ * once, so a request on one that is slow to answer is slow work.  Over a
+ * unix socket it is plain (fcgi_conn_request_unread): queued is a request
+ * the backend has not read.  Over TCP nothing tells, so any such request
+ * still waiting for its first byte may be queued; the price of a mistake
+ * is a connection closed that could have been kept.  Each request counts
+ * once: the connection closed for it frees the worker it needs, though it
+ * takes a moment to show.
+ */
+static int earlier_request_starving(fcgi_backend *b, fcgi_conn *c)
 {
     apr_uint64_t sent = apr_atomic_read64(&c->sent_at);
     apr_time_t now = 0;
@@ -218,23 +203,23 @@ static int earlier_request_starving(fcgi_backend *b, fcgi_conn *c,
 
     for (o = b->busy; o; o = o->busy_next) {
         apr_uint64_t o_sent;
+        int unread;
 
         if (o->reused || o->rescued || !apr_atomic_read32(&o->awaiting)
-            || (o_sent = apr_atomic_read64(&o->sent_at)) >= sent) {
+            || (o_sent = apr_atomic_read64(&o->sent_at)) >= sent
+            || (unread = fcgi_conn_request_unread(o)) == 0) {
             continue;
         }
-        if (!now) {
-            now = apr_time_now();
-        }
-        if (now - (apr_time_t)o_sent > limit) {
-            int unread = fcgi_conn_request_unread(o);
-
-            if (unread == 0) {
-                continue;               /* read: being worked on */
+        if (unread == 1) {
+            if (!now) {
+                now = apr_time_now();
             }
-            o->rescued = 1;
-            return unread == 1 ? 2 : 1;
+            if (now - (apr_time_t)o_sent <= FCGI_UNREAD_GRACE) {
+                continue;
+            }
         }
+        o->rescued = 1;
+        return unread == 1 ? 2 : 1;
     }
     return 0;
 }
@@ -626,17 +611,8 @@ void fcgi_backend_request_sent(fcgi_backend *b, fcgi_conn *c)
 
 void fcgi_backend_answer_started(fcgi_backend *b, fcgi_conn *c)
 {
+    (void)b;
     apr_atomic_set32(&c->awaiting, 0);
-    if (c->reused) {
-        apr_int64_t took = apr_time_now()
-                           - (apr_time_t)apr_atomic_read64(&c->sent_at);
-        apr_int64_t avg = apr_atomic_read32(&b->answer_us);
-
-        if (took > 0 && took < APR_INT32_MAX) {
-            apr_atomic_set32(&b->answer_us,
-                             (apr_uint32_t)(avg + (took - avg) / 8));
-        }
-    }
 }
 
 void fcgi_backend_release(fcgi_backend *b, fcgi_conn *c, int keep)
@@ -647,7 +623,7 @@ void fcgi_backend_release(fcgi_backend *b, fcgi_conn *c, int keep)
     apr_thread_mutex_lock(b->mutex);
     busy_remove(b, c);
     if (keep && !b->transient) {
-        int starving = earlier_request_starving(b, c, starving_limit(b));
+        int starving = earlier_request_starving(b, c);
 
         if (starving) {
             if (starving == 2) {
