@@ -179,8 +179,12 @@ static void busy_remove(fcgi_backend *b, fcgi_conn *c)
 
 /* How long a request on a new unix-socket connection may stay unread
  * before it counts as queued: the worker that accepted a connection reads
- * its request at once, but not within the same microsecond. */
+ * its request at once, but not within the same microsecond.  And how long
+ * before the pool learns from it: a backend that accepts slowly (forking
+ * for each connection, or starting up) leaves requests unread a while
+ * with workers to spare, and a lesson wrongly learned costs throughput. */
 #define FCGI_UNREAD_GRACE apr_time_from_msec(1)
+#define FCGI_UNREAD_LEARN apr_time_from_msec(50)
 
 /*
  * Whether a request sent before c's is queued inside the backend, behind
@@ -189,11 +193,11 @@ static void busy_remove(fcgi_backend *b, fcgi_conn *c)
  * is held by the worker that served it, which reads the next request at
  * once, so a request on one that is slow to answer is slow work.  Over a
  * unix socket it is plain (fcgi_conn_request_unread): queued is a request
- * the backend has not read.  Over TCP nothing tells, so any such request
- * still waiting for its first byte may be queued; the price of a mistake
- * is a connection closed that could have been kept.  Each request counts
- * once: the connection closed for it frees the worker it needs, though it
- * takes a moment to show.
+ * the backend has not read (2 once unread for FCGI_UNREAD_LEARN).  Over
+ * TCP nothing tells, so any such request still waiting for its first byte
+ * may be queued; the price of a mistake is a connection closed that could
+ * have been kept.  Each request counts once: the connection closed for it
+ * frees the worker it needs, though it takes a moment to show.
  */
 static int earlier_request_starving(fcgi_backend *b, fcgi_conn *c)
 {
@@ -217,9 +221,11 @@ static int earlier_request_starving(fcgi_backend *b, fcgi_conn *c)
             if (now - (apr_time_t)o_sent <= FCGI_UNREAD_GRACE) {
                 continue;
             }
+            o->rescued = 1;
+            return now - (apr_time_t)o_sent > FCGI_UNREAD_LEARN ? 2 : 1;
         }
         o->rescued = 1;
-        return unread == 1 ? 2 : 1;
+        return 1;
     }
     return 0;
 }
@@ -439,12 +445,14 @@ static void hand_over(fcgi_backend *b, fcgi_waiter *w, fcgi_conn *c)
  * leaves the others' requests in its listen queue, where no fairness of
  * ours reaches them.  So the pool learns how many the backend serves:
  * when a request is found starving for certain (over a unix socket, where
- * it can be told), as many connections as the backend is serving; and it
- * tries one more each FCGI_WORKERS_PROBE that requests had to wait, in
- * case the backend has grown.  Within what it learned the pool queues
- * requests itself, first come first served, on kept connections.  On a
- * mere suspicion it learns nothing: taking a slow backend for a small
- * one would queue requests here while the backend had workers to spare.
+ * it can be told) while a kept connection completes, that is while the
+ * backend holds workers on our kept connections (not while it starts up,
+ * say), as many connections as the backend is serving; and it tries one
+ * more each FCGI_WORKERS_PROBE that requests had to wait, in case the
+ * backend has grown.  Within what it learned the pool queues requests
+ * itself, first come first served, on kept connections.  On a mere
+ * suspicion it learns nothing: taking a slow backend for a small one
+ * would queue requests here while it had workers to spare.
  */
 #define FCGI_WORKERS_PROBE apr_time_from_sec(1)
 
@@ -626,7 +634,7 @@ void fcgi_backend_release(fcgi_backend *b, fcgi_conn *c, int keep)
         int starving = earlier_request_starving(b, c);
 
         if (starving) {
-            if (starving == 2) {
+            if (starving == 2 && c->reused) {
                 learn_workers(b);
             }
             keep = 0;
