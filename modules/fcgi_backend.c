@@ -159,6 +159,7 @@ static void busy_add(fcgi_backend *b, fcgi_conn *c, int reused)
     }
     b->busy = c;
     c->reused = reused;
+    c->probe = 0;
     c->rescued = 0;
     apr_atomic_set32(&c->awaiting, 0);
 }
@@ -178,13 +179,13 @@ static void busy_remove(fcgi_backend *b, fcgi_conn *c)
 }
 
 /* How long a request on a new unix-socket connection may stay unread
- * before it counts as queued: the worker that accepted a connection reads
- * its request at once, but not within the same microsecond.  And how long
- * before the pool learns from it: a backend that accepts slowly (forking
- * for each connection, or starting up) leaves requests unread a while
- * with workers to spare, and a lesson wrongly learned costs throughput. */
-#define FCGI_UNREAD_GRACE apr_time_from_msec(1)
-#define FCGI_UNREAD_LEARN apr_time_from_msec(50)
+ * before it counts as queued.  A backend that accepts slowly (forking for
+ * each connection, or starting up) leaves requests unread a while with
+ * workers to spare, and a lesson wrongly learned costs throughput; but a
+ * connection opened to try one more worker (a probe), left unread while
+ * another completes, says at once that there is none. */
+#define FCGI_UNREAD_PROBE apr_time_from_msec(1)
+#define FCGI_UNREAD_QUEUED apr_time_from_msec(50)
 
 /*
  * Whether a request sent before c's is queued inside the backend, behind
@@ -193,7 +194,7 @@ static void busy_remove(fcgi_backend *b, fcgi_conn *c)
  * is held by the worker that served it, which reads the next request at
  * once, so a request on one that is slow to answer is slow work.  Over a
  * unix socket it is plain (fcgi_conn_request_unread): queued is a request
- * the backend has not read (2 once unread for FCGI_UNREAD_LEARN).  Over
+ * the backend has not read for FCGI_UNREAD_QUEUED (2).  Over
  * TCP nothing tells, so any such request still waiting for its first byte
  * may be queued; the price of a mistake is a connection closed that could
  * have been kept.  Each request counts once: the connection closed for it
@@ -218,11 +219,12 @@ static int earlier_request_starving(fcgi_backend *b, fcgi_conn *c)
             if (!now) {
                 now = apr_time_now();
             }
-            if (now - (apr_time_t)o_sent <= FCGI_UNREAD_GRACE) {
+            if (now - (apr_time_t)o_sent
+                <= (o->probe ? FCGI_UNREAD_PROBE : FCGI_UNREAD_QUEUED)) {
                 continue;
             }
             o->rescued = 1;
-            return now - (apr_time_t)o_sent > FCGI_UNREAD_LEARN ? 2 : 1;
+            return 2;
         }
         o->rescued = 1;
         return 1;
@@ -504,7 +506,8 @@ static int probe_more_workers(fcgi_backend *b, int max_conns)
  */
 static apr_status_t pool_take(fcgi_backend *b, const fcgi_acquire *a,
                               int max_conns, fcgi_conn **conn,
-                              fcgi_conn **to_close, fcgi_waiter **waiter)
+                              fcgi_conn **to_close, fcgi_waiter **waiter,
+                              int *probe)
 {
     apr_status_t rv = APR_SUCCESS;
     fcgi_conn *c = NULL;
@@ -514,6 +517,7 @@ static apr_status_t pool_take(fcgi_backend *b, const fcgi_acquire *a,
 
     *to_close = NULL;
     *waiter = NULL;
+    *probe = 0;
     if (b->idle && (!a->fresh || b->open >= limit)) {
         /* A kept one, or (for a new one) the room it takes up. */
         c = b->idle;
@@ -528,7 +532,7 @@ static apr_status_t pool_take(fcgi_backend *b, const fcgi_acquire *a,
         }
     }
     else if (b->transient || b->open < limit
-             || probe_more_workers(b, max_conns)) {
+             || (*probe = probe_more_workers(b, max_conns))) {
         b->open++;
     }
     else if ((rv = waiter_get(b->reg, &w)) == APR_SUCCESS) {
@@ -559,12 +563,12 @@ apr_status_t fcgi_backend_acquire(fcgi_backend *b, const fcgi_acquire *a,
     fcgi_conn *c, *to_close;
     fcgi_waiter *w;
     apr_status_t rv;
-    int handed;
+    int handed, probe;
 
     *sent = 0;
     for (;;) {
         apr_thread_mutex_lock(b->mutex);
-        rv = pool_take(b, a, max_conns, &c, &to_close, &w);
+        rv = pool_take(b, a, max_conns, &c, &to_close, &w, &probe);
         apr_thread_mutex_unlock(b->mutex);
         if (to_close) {
             fcgi_conn_close(to_close);
@@ -599,6 +603,7 @@ apr_status_t fcgi_backend_acquire(fcgi_backend *b, const fcgi_acquire *a,
         }
         else {
             busy_add(b, c, 0);
+            c->probe = probe;
         }
         apr_thread_mutex_unlock(b->mutex);
         if (rv != APR_SUCCESS) {
