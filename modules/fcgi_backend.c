@@ -13,11 +13,12 @@
  * has a mutex of its own, so any thread may create and destroy them.
  *
  * Hand-over: a request that has to wait for a connection sleeps once, in
- * a pollset of its own, until its answer arrives.  Whoever gives a kept
- * connection back sends the waiting request on it (the waiter handed its
- * bytes over when it queued) and adds the connection to the waiter's
- * pollset.  So the backend gets the next request the moment it finished
- * the last, not once the waiting thread has been scheduled, and the
+ * a wait set of its own (fcgi_waitset), until its answer arrives.
+ * Whoever gives a kept connection back sends the waiting request on it
+ * (the waiter handed its bytes over when it queued) and has the waiter's
+ * wait set watch the connection.  So the backend gets the next request
+ * the moment it finished the last, not once the waiting thread has been
+ * scheduled, and the
  * waiting thread is woken once, by its answer, rather than once for the
  * connection and again for the answer.  On this path the wake-ups are
  * what costs: thread switches, not our code, are most of a small
@@ -26,7 +27,6 @@
 
 #include "apr_atomic.h"
 #include "apr_hash.h"
-#include "apr_poll.h"
 #include "apr_strings.h"
 #include "apr_thread_cond.h"
 #include "apr_thread_mutex.h"
@@ -34,6 +34,7 @@
 #include "apr_thread_rwlock.h"
 
 #include "fcgi_backend.h"
+#include "fcgi_waitset.h"
 
 #if !APR_HAS_THREADS
 #error "mod_fastcgi_handler needs APR with threads"
@@ -59,8 +60,8 @@ struct fcgi_registry {
     apr_thread_mutex_t *spares_mutex;
     struct fcgi_waiter *spare_waiters;
     /* The read end of a pipe with a byte in it that nobody reads: always
-     * readable, so adding it to a waiter's pollset wakes the waiter. */
-    apr_pollfd_t ready;
+     * readable, which is what wakes a waiter (fcgi_waitset). */
+    apr_file_t *ready;
 };
 
 /* Where a waiting request stands. */
@@ -81,12 +82,7 @@ typedef struct fcgi_waiter fcgi_waiter;
 struct fcgi_waiter {
     fcgi_waiter *next;                 /* in the queue, or the spares */
     apr_pool_t *pool;
-    apr_pollset_t *pollset;            /* where it sleeps: its answer, or
-                                          the registry's ready pipe, ends
-                                          the sleep */
-    apr_pollfd_t pfd;                  /* its connection, while in pollset */
-    int polled;
-    int woken;                         /* the ready pipe is in pollset */
+    fcgi_waitset *ws;                  /* where it sleeps */
     apr_time_t spare_since;
     waiter_state state;
     int fresh;                         /* wants a new connection only */
@@ -94,6 +90,7 @@ struct fcgi_waiter {
     int nrequest;
     fcgi_conn *conn;                   /* handed over */
     int sent;                          /* ... with the request sent on it */
+    int answered;                      /* ... and the answer coming in */
 };
 
 struct fcgi_backend {
@@ -235,10 +232,8 @@ static int earlier_request_starving(fcgi_backend *b, fcgi_conn *c)
 /* Wake w, a waiter whose state just changed; under the mutex. */
 static void waiter_wake(fcgi_backend *b, fcgi_waiter *w)
 {
-    if (!w->woken) {
-        w->woken = apr_pollset_add(w->pollset, &b->reg->ready)
-                   == APR_SUCCESS;
-    }
+    (void)b;
+    fcgi_waitset_wake(w->ws);
 }
 
 /* A connection was closed: its slot goes to the first waiter, if any
@@ -284,10 +279,7 @@ static apr_status_t waiter_get(fcgi_registry *reg, fcgi_waiter **wp)
     apr_pool_tag(p, "fcgi_waiter");
     w = apr_pcalloc(p, sizeof(*w));
     w->pool = p;
-    /* Thread-safe: others add to it while its owner sleeps in it (epoll
-     * allows that; a poll()-based pollset would not). */
-    rv = apr_pollset_create(&w->pollset, 2, p, APR_POLLSET_THREADSAFE);
-    if (rv != APR_SUCCESS) {
+    if ((rv = fcgi_waitset_create(&w->ws, reg->ready, p)) != APR_SUCCESS) {
         apr_pool_destroy(p);
         return rv;
     }
@@ -295,18 +287,10 @@ static apr_status_t waiter_get(fcgi_registry *reg, fcgi_waiter **wp)
     return APR_SUCCESS;
 }
 
-/* w is done waiting: out of its pollset what others put in, and back to
- * the spares. */
+/* w is done waiting: back to the spares, its wait set cleared. */
 static void waiter_put(fcgi_registry *reg, fcgi_waiter *w)
 {
-    if (w->polled) {
-        apr_pollset_remove(w->pollset, &w->pfd);
-        w->polled = 0;
-    }
-    if (w->woken) {
-        apr_pollset_remove(w->pollset, &reg->ready);
-        w->woken = 0;
-    }
+    fcgi_waitset_clear(w->ws);
     w->spare_since = apr_time_now();
     apr_thread_mutex_lock(reg->spares_mutex);
     w->next = reg->spare_waiters;
@@ -314,7 +298,7 @@ static void waiter_put(fcgi_registry *reg, fcgi_waiter *w)
     apr_thread_mutex_unlock(reg->spares_mutex);
 }
 
-/* Free the waiters unused for the idle timeout (their pollsets hold a
+/* Free the waiters unused for the idle timeout (their wait sets hold a
  * file descriptor each). */
 static void spares_reap(fcgi_registry *reg, apr_time_t now)
 {
@@ -340,7 +324,7 @@ static void spares_reap(fcgi_registry *reg, apr_time_t now)
 }
 
 /*
- * Wait for a connection or a slot: queue w, then sleep in its pollset
+ * Wait for a connection or a slot: queue w, then sleep in its wait set
  * until its state changes, for at most the queue timeout while it is
  * still queued.  Called and returns with the mutex held.
  */
@@ -352,7 +336,7 @@ static apr_status_t queue_wait(fcgi_backend *b, fcgi_waiter *w,
     w->next = NULL;
     w->state = WAITER_QUEUED;
     w->conn = NULL;
-    w->sent = w->polled = w->woken = 0;
+    w->sent = w->answered = 0;
     if (b->waiters_tail) {
         b->waiters_tail->next = w;
     }
@@ -363,8 +347,6 @@ static apr_status_t queue_wait(fcgi_backend *b, fcgi_waiter *w,
 
     while (w->state == WAITER_QUEUED || w->state == WAITER_HANDING) {
         apr_interval_time_t left = deadline - apr_time_now();
-        const apr_pollfd_t *ready;
-        apr_int32_t n;
 
         if (w->state == WAITER_HANDING) {
             /* Its connection is being sent on: a moment, whatever the
@@ -381,7 +363,7 @@ static apr_status_t queue_wait(fcgi_backend *b, fcgi_waiter *w,
             left = a->io_timeout;
         }
         apr_thread_mutex_unlock(b->mutex);
-        apr_pollset_poll(w->pollset, left, &n, &ready);
+        w->answered = fcgi_waitset_sleep(w->ws, left);
         apr_thread_mutex_lock(b->mutex);
     }
     return APR_SUCCESS;
@@ -389,17 +371,17 @@ static apr_status_t queue_wait(fcgi_backend *b, fcgi_waiter *w,
 
 /*
  * Outside the mutex: send w's request on c, a connection just given back
- * after a clean END_REQUEST, and have w's pollset wake w when the answer
+ * after a clean END_REQUEST, and have w's wait set wake w when the answer
  * comes.  The request is small (fcgi_backend_acquire's limit) and the
  * connection's send buffer empty, so the write does not wait.  The
- * connection joins w's pollset under the mutex, with w's new state: w
+ * connection is watched under the mutex, with w's new state: w
  * then never wakes to an answer while still being handed its connection,
- * nor takes the connection out of its pollset before it was put in.
+ * nor clears its wait set before the connection was watched.
  */
 static void hand_over(fcgi_backend *b, fcgi_waiter *w, fcgi_conn *c)
 {
     apr_status_t rv = APR_SUCCESS;
-    int polled = 0;
+    int watched = 0;
 
     if (w->request) {
         apr_size_t written;
@@ -416,14 +398,8 @@ static void hand_over(fcgi_backend *b, fcgi_waiter *w, fcgi_conn *c)
         w->sent = w->request != NULL;
         w->state = WAITER_HANDED;
         if (w->sent) {
-            w->pfd.p = w->pool;
-            w->pfd.desc_type = APR_POLL_SOCKET;
-            w->pfd.reqevents = APR_POLLIN;
-            w->pfd.desc.s = c->sock;
-            w->pfd.client_data = NULL;
-            polled = apr_pollset_add(w->pollset, &w->pfd) == APR_SUCCESS;
+            watched = fcgi_waitset_watch(w->ws, c->sock) == APR_SUCCESS;
         }
-        w->polled = polled;
     }
     else {
         /* The connection broke under the request: its slot is the
@@ -432,8 +408,8 @@ static void hand_over(fcgi_backend *b, fcgi_waiter *w, fcgi_conn *c)
         busy_remove(b, c);
         w->state = WAITER_MAY_OPEN;
     }
-    if (!polled) {
-        /* No answer on a connection in its pollset will wake it. */
+    if (!watched) {
+        /* No answer on a connection it watches will wake it. */
         waiter_wake(b, w);
     }
     apr_thread_mutex_unlock(b->mutex);
@@ -577,6 +553,9 @@ apr_status_t fcgi_backend_acquire(fcgi_backend *b, const fcgi_acquire *a,
         if (w) {
             handed = w->state == WAITER_HANDED;
             *sent = handed && w->sent;
+            if (*sent && w->answered) {
+                fcgi_conn_data_waiting(w->conn);
+            }
             waiter_put(b->reg, w);
         }
         if (rv != APR_SUCCESS) {
@@ -821,7 +800,7 @@ fcgi_registry *fcgi_registry_create(apr_pool_t *pchild,
     fcgi_registry *reg;
     apr_allocator_t *allocator;
     apr_thread_mutex_t *alloc_mutex;
-    apr_file_t *ready_in, *ready_out;
+    apr_file_t *ready_out;
     apr_pool_t *p;
 
     /* A pool of our own whose allocator is locked, so that connection
@@ -841,13 +820,12 @@ fcgi_registry *fcgi_registry_create(apr_pool_t *pchild,
     apr_thread_mutex_create(&reg->reaper_mutex, APR_THREAD_MUTEX_DEFAULT, p);
     apr_thread_cond_create(&reg->reaper_wake, p);
     apr_thread_mutex_create(&reg->spares_mutex, APR_THREAD_MUTEX_DEFAULT, p);
-    if (apr_file_pipe_create_ex(&ready_in, &ready_out, APR_FULL_NONBLOCK, p)
-        == APR_SUCCESS) {
+    if (apr_file_pipe_create_ex(&reg->ready, &ready_out, APR_FULL_NONBLOCK,
+                                p) == APR_SUCCESS) {
         apr_file_putc(1, ready_out);
-        reg->ready.p = p;
-        reg->ready.desc_type = APR_POLL_FILE;
-        reg->ready.reqevents = APR_POLLIN;
-        reg->ready.desc.f = ready_in;
+    }
+    else {
+        reg->ready = NULL;              /* no waiting: a 503 (EINVAL) */
     }
     if (apr_thread_create(&reg->reaper, NULL, reaper_main, reg, p)
         != APR_SUCCESS) {

@@ -142,6 +142,14 @@ apr_status_t fcgi_conn_writev(fcgi_conn *conn, struct iovec *vec, int nvec,
     return rv;
 }
 
+void fcgi_conn_data_waiting(fcgi_conn *conn)
+{
+    /* After a read that did not fill its buffer, APR polls before the
+     * next read, to save a read that would find nothing: here that is a
+     * poll that would find what we know is there. */
+    apr_socket_opt_set(conn->sock, APR_INCOMPLETE_READ, 0);
+}
+
 apr_status_t fcgi_conn_read(fcgi_conn *conn, char *buf, apr_size_t *len,
                             apr_read_type_e block, apr_time_t deadline)
 {

@@ -69,6 +69,10 @@ apr_status_t fcgi_conn_writev(fcgi_conn *conn, struct iovec *vec, int nvec,
 apr_status_t fcgi_conn_read(fcgi_conn *conn, char *buf, apr_size_t *len,
                             apr_read_type_e block, apr_time_t deadline);
 
+/* The backend has sent something (a poll said so): the next read need
+ * not wait for it. */
+void fcgi_conn_data_waiting(fcgi_conn *conn);
+
 /*
  * End the request on the connection early: send FCGI_ABORT_REQUEST and
  * read (discarding) until its END_REQUEST, for at most `bound`.  The
