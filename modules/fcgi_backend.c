@@ -175,14 +175,15 @@ static void busy_remove(fcgi_backend *b, fcgi_conn *c)
     c->busy_prev = c->busy_next = NULL;
 }
 
-/* How long a request on a new unix-socket connection may stay unread
- * before it counts as queued.  A backend that accepts slowly (forking for
- * each connection, or starting up) leaves requests unread a while with
- * workers to spare, and a lesson wrongly learned costs throughput; but a
- * connection opened to try one more worker (a probe), left unread while
- * another completes, says at once that there is none. */
-#define FCGI_UNREAD_PROBE apr_time_from_msec(1)
-#define FCGI_UNREAD_QUEUED apr_time_from_msec(50)
+/* How long a new unix-socket connection may wait for the backend to
+ * accept it before its request counts as queued.  A backend that accepts
+ * slowly (forking for each connection, or starting up) leaves connections
+ * waiting a while with workers to spare, and a lesson wrongly learned
+ * costs throughput; but a connection opened to try one more worker (a
+ * probe), still waiting while another completes, says at once that there
+ * is none. */
+#define FCGI_QUEUED_PROBE apr_time_from_msec(1)
+#define FCGI_QUEUED_AFTER apr_time_from_msec(50)
 
 /*
  * Whether a request sent before c's is queued inside the backend, behind
@@ -190,9 +191,11 @@ static void busy_remove(fcgi_backend *b, fcgi_conn *c)
  * 2 it is.  Only a request on a new connection can be: a kept connection
  * is held by the worker that served it, which reads the next request at
  * once, so a request on one that is slow to answer is slow work.  Over a
- * unix socket it is plain (fcgi_conn_request_unread): queued is a request
- * the backend has not read for FCGI_UNREAD_QUEUED (2).  Over
- * TCP nothing tells, so any such request still waiting for its first byte
+ * unix socket it is plain (fcgi_conn_accepted): a connection the backend
+ * has not accepted for FCGI_QUEUED_AFTER waits in its listen queue (2).
+ * (Whether the backend has read the request would not do: PHP-FPM leaves
+ * the end of an empty body unread until it has answered.)  Over TCP
+ * nothing tells, so any such request still waiting for its first byte
  * may be queued; the price of a mistake is a connection closed that could
  * have been kept.  Each request counts once: the connection closed for it
  * frees the worker it needs, though it takes a moment to show.
@@ -205,23 +208,28 @@ static int earlier_request_starving(fcgi_backend *b, fcgi_conn *c)
 
     for (o = b->busy; o; o = o->busy_next) {
         apr_uint64_t o_sent;
-        int unread;
 
         if (o->reused || o->rescued || !apr_atomic_read32(&o->awaiting)
-            || (o_sent = apr_atomic_read64(&o->sent_at)) >= sent
-            || (unread = fcgi_conn_request_unread(o)) == 0) {
+            || (o_sent = apr_atomic_read64(&o->sent_at)) >= sent) {
             continue;
         }
-        if (unread == 1) {
+        if (o->unix_socket) {
+            /* Asking the kernel takes a few system calls: only once the
+             * request has waited long enough to count. */
             if (!now) {
                 now = apr_time_now();
             }
             if (now - (apr_time_t)o_sent
-                <= (o->probe ? FCGI_UNREAD_PROBE : FCGI_UNREAD_QUEUED)) {
+                <= (o->probe ? FCGI_QUEUED_PROBE : FCGI_QUEUED_AFTER)) {
                 continue;
             }
-            o->rescued = 1;
-            return 2;
+            switch (fcgi_conn_accepted(o)) {
+            case 1:
+                continue;
+            case 0:
+                o->rescued = 1;
+                return 2;
+            }
         }
         o->rescued = 1;
         return 1;
@@ -440,12 +448,12 @@ static void learn_workers(fcgi_backend *b)
     fcgi_conn *o;
 
     /* Besides the one just done (whose worker goes to the request found
-     * starving), every connection whose request the backend has read:
-     * kept ones, those answering, and new ones with nothing unread. */
+     * starving), every connection a worker holds: kept ones, those
+     * answering, and new ones the backend has accepted. */
     for (o = b->busy; o; o = o->busy_next) {
         if (o->reused || (!o->rescued
                           && (!apr_atomic_read32(&o->awaiting)
-                              || fcgi_conn_request_unread(o) == 0))) {
+                              || fcgi_conn_accepted(o) == 1))) {
             served++;
         }
     }

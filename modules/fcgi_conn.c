@@ -11,9 +11,14 @@
  */
 
 #include <string.h>
-#include <sys/ioctl.h>
 #if defined(__linux__)
-#include <linux/sockios.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #endif
 
 #include "apr_atomic.h"
@@ -78,25 +83,86 @@ apr_status_t fcgi_conn_open(fcgi_conn **connp, const fcgi_addr *addr,
     return APR_SUCCESS;
 }
 
-int fcgi_conn_request_unread(fcgi_conn *conn)
+#if defined(__linux__)
+/* Ask the kernel (sock_diag) for the inode of the peer of our unix socket
+ * fd: 0 while the connection waits in the backend's listen queue, since
+ * the peer's socket gets its inode when accept() takes it.  -1 if the
+ * kernel will not say (built without unix_diag, say). */
+static long unix_peer_inode(int fd)
 {
-#if defined(SIOCOUTQ)
-    /* On a unix socket, what we wrote stays charged to our side until the
-     * other side has read it; a connection in the listen queue has read
-     * nothing.  (Over TCP the peer's kernel acknowledges data whether or
-     * not the connection was accepted: no such sign.) */
-    apr_os_sock_t fd;
-    int unread = 0;
+    struct {
+        struct nlmsghdr nlh;
+        struct unix_diag_req req;
+    } ask;
+    union {
+        struct nlmsghdr nlh;
+        char bytes[512];
+    } answer;
+    struct unix_diag_msg *msg;
+    struct rtattr *attr;
+    struct stat st;
+    long inode = -1;
+    int nl, len;
 
-    if (conn->unix_socket
-        && apr_os_sock_get(&fd, conn->sock) == APR_SUCCESS
-        && ioctl(fd, SIOCOUTQ, &unread) == 0) {
-        return unread > 0;
+    if (fstat(fd, &st) != 0) {
+        return -1;
     }
+    nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (nl < 0) {
+        return -1;
+    }
+    memset(&ask, 0, sizeof(ask));
+    ask.nlh.nlmsg_len = sizeof(ask);
+    ask.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    ask.nlh.nlmsg_flags = NLM_F_REQUEST;
+    ask.req.sdiag_family = AF_UNIX;
+    ask.req.udiag_states = ~0U;
+    ask.req.udiag_ino = (__u32)st.st_ino;
+    ask.req.udiag_show = UDIAG_SHOW_PEER;
+    ask.req.udiag_cookie[0] = ask.req.udiag_cookie[1] = ~0U; /* any */
+    if (send(nl, &ask, sizeof(ask), 0) == (ssize_t)sizeof(ask)
+        && (len = (int)recv(nl, &answer, sizeof(answer), 0)) > 0
+        && NLMSG_OK(&answer.nlh, (unsigned)len)
+        && answer.nlh.nlmsg_type == SOCK_DIAG_BY_FAMILY
+        && answer.nlh.nlmsg_len >= NLMSG_LENGTH(sizeof(*msg))) {
+        msg = NLMSG_DATA(&answer.nlh);
+        len = (int)(answer.nlh.nlmsg_len - NLMSG_LENGTH(sizeof(*msg)));
+        for (attr = (struct rtattr *)(msg + 1);
+             msg->udiag_ino == (__u32)st.st_ino && RTA_OK(attr, len);
+             attr = RTA_NEXT(attr, len)) {
+            if (attr->rta_type == UNIX_DIAG_PEER
+                && RTA_PAYLOAD(attr) >= sizeof(__u32)) {
+                inode = *(__u32 *)RTA_DATA(attr);
+                break;
+            }
+        }
+    }
+    close(nl);
+    return inode;
+}
+#endif
+
+int fcgi_conn_accepted(fcgi_conn *conn)
+{
+#if defined(__linux__)
+    apr_os_sock_t fd;
+    long inode;
+
+    if (conn->accepted) {
+        return 1;
+    }
+    if (!conn->unix_socket || apr_os_sock_get(&fd, conn->sock) != APR_SUCCESS
+        || (inode = unix_peer_inode(fd)) < 0) {
+        return -1;
+    }
+    /* Accepted once is accepted for good (a peer the backend has closed
+     * has no inode again). */
+    conn->accepted = inode > 0;
+    return conn->accepted;
 #else
     (void)conn;
-#endif
     return -1;
+#endif
 }
 
 void fcgi_conn_set_timeout(fcgi_conn *conn, apr_interval_time_t io_timeout)

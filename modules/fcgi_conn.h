@@ -24,6 +24,7 @@ struct fcgi_conn {
     apr_pool_t *pool;             /* the connection's own; the socket's */
     apr_socket_t *sock;
     int unix_socket;              /* not TCP */
+    int accepted;                 /* seen accepted by the backend */
     apr_interval_time_t io_timeout;
     apr_time_t idle_since;        /* when it was last put back */
     apr_uint32_t uses;            /* requests started on it */
@@ -82,10 +83,12 @@ void fcgi_conn_data_waiting(fcgi_conn *conn);
 apr_status_t fcgi_conn_abort_request(fcgi_conn *conn, fcgi_parser *parser,
                                      apr_interval_time_t bound);
 
-/* Whether the backend has yet to read some of what was written to the
- * connection: 1 or 0, or -1 where that cannot be told (TCP; systems
- * without SIOCOUTQ). */
-int fcgi_conn_request_unread(fcgi_conn *conn);
+/* Whether the backend has accepted the connection, that is whether a
+ * worker of its holds it, rather than its listen queue: 1 or 0, or -1
+ * where that cannot be told (TCP, where the peer's kernel accepts for it;
+ * systems other than Linux).  Over a unix socket, Linux tells (sock_diag).
+ * Called by one thread at a time (the pool's lock). */
+int fcgi_conn_accepted(fcgi_conn *conn);
 
 /* When the request now on it went out (fcgi_backend_request_sent). */
 apr_time_t fcgi_conn_sent_at(fcgi_conn *conn);

@@ -15,7 +15,7 @@ use FcgiTest qw(raw_request http_connect http_request read_response
 use POSIX ();
 use Time::HiRes ();
 
-plan tests => 50;
+plan tests => 55;
 
 my $dir = sockdir();
 
@@ -238,9 +238,9 @@ sub unix_conns_to {
     ok($took < 10, sprintf('TCP: the run took about the work it had (%.1f s)', $took));
 }
 {
-    # Over a unix socket the pool can tell a request PHP-FPM has not read:
-    # it learns that the backend serves 2 and holds no more than that (and
-    # one it tries now and then), queueing the rest itself.
+    # Over a unix socket the pool can tell a connection PHP-FPM has not
+    # accepted: it learns that the backend serves 2 and holds no more than
+    # that (and one it tries now and then), queueing the rest itself.
     my ($lines, $took, $first, $second) = starve_run('/reuse-learn',
         sub { unix_conns_to("$dir/php-two.sock") });
     my @ok = grep { /^200 / } @$lines;
@@ -254,6 +254,44 @@ sub unix_conns_to {
     cmp_ok($second, '<=', 3,
            'unix: in the second half of the run the pool held at most the 2 the backend '
            . "serves and one more it tried, not FcgiMaxConns 4 ($second)");
+}
+
+# --- a slow PHP page on a new connection is not starvation ------------------
+
+{
+    # PHP-FPM reads a request's parameters, not the end of its (empty)
+    # body, until it has answered: a worker busy with a request on a new
+    # connection leaves that much unread.  Here a 900 ms page on a new
+    # connection is being worked on when a page sent after it completes on
+    # a kept connection: the pool must not take the slow one for queued
+    # (and learn that PHP-FPM serves one connection), so two slow pages
+    # next run side by side on the two workers.
+    my $sleep = sub { "/reuse-phpslow/reuse_sleep.php?ms=$_[0]&r=" . rand() };
+    my $quiet = 0;
+    for (1 .. 50) {
+        last if ($quiet = unix_conns_to("$dir/php-two.sock") == 0);
+        Time::HiRes::sleep(0.1);
+    }
+    ok($quiet, 'the connections of the test before to PHP-FPM are closed (idle)');
+    is(raw_request(path => $sleep->(10))->{status}, 200,
+       'a first page leaves a kept connection to PHP-FPM');
+    # The kept connection: 300 ms, then 100 ms; a new one meanwhile: 900 ms.
+    my @first = in_parallel(3, sub {
+        my $i = shift;
+        Time::HiRes::sleep((0, 0.1, 0.45)[$i - 1]);
+        return raw_request(path => $sleep->((300, 900, 100)[$i - 1]),
+                           timeout => 10)->{status};
+    });
+    my $t0 = Time::HiRes::time();
+    my @next = in_parallel(2, sub {
+        my $res = raw_request(path => $sleep->(500), timeout => 10);
+        return sprintf '%s %.3f', $res->{status} // 0, Time::HiRes::time() - $t0;
+    });
+    my ($slowest) = sort { $b <=> $a } map { (split)[1] } @next;
+    is("@first", '200 200 200', 'a 900 ms page on a new connection while two go on the kept one');
+    is(join(' ', map { (split)[0] } @next), '200 200', 'then two 500 ms pages');
+    cmp_ok($slowest, '<', 0.85,
+           sprintf('the two ran side by side on the 2 workers (the slower took %.2f s)', $slowest));
 }
 
 # --- slow pages are not starvation -------------------------------------------
