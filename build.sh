@@ -2,7 +2,8 @@
 # build.sh: build, install and test mod_fastcgi_handler; run the demo.
 #
 #   ./build.sh deps      install the build and test packages (Debian, root)
-#   ./build.sh build     compile the module with apxs (-Wall -Wextra)
+#   ./build.sh build     compile the module with apxs (-Wall -Wextra);
+#                        FCGI_CFLAGS="..." adds compiler flags
 #   ./build.sh install   build, then install it into httpd (apxs -i)
 #   ./build.sh test [--asan]
 #                        deps + build + perl Makefile.PL + make test; as
@@ -55,8 +56,12 @@ deps() {
 
 build() {
     # apxs drives libtool; one .so from all sources, warnings on.
-    # FCGI_SANITIZE=1 builds with AddressSanitizer and UBSan.
+    # FCGI_SANITIZE=1 builds with AddressSanitizer and UBSan; FCGI_CFLAGS
+    # adds compiler flags (-DFCGI_WAITSET_APR, say).
     sanitize=""
+    for flag in ${FCGI_CFLAGS:-}; do
+        sanitize="$sanitize -Wc,$flag"
+    done
     if [ -n "${FCGI_SANITIZE:-}" ]; then
         sanitize="-Wc,-fsanitize=address,undefined -Wc,-fno-omit-frame-pointer
                   -Wl,-fsanitize=address,undefined"
