@@ -159,7 +159,7 @@ run_tests() {
         chown -R "$user" "$copy"
         chmod 755 "$copy"
         say "build.sh test: running the suite as $user in $copy"
-        exec runuser -u "$user" -- sh -c "cd '$copy' && FCGI_SANITIZE='${FCGI_SANITIZE:-}' ./build.sh test-as-user"
+        exec runuser -u "$user" -- sh -c "cd '$copy' && FCGI_SANITIZE='${FCGI_SANITIZE:-}' FCGI_CFLAGS='${FCGI_CFLAGS:-}' ./build.sh test-as-user"
     fi
     test_as_user
 }

@@ -18,9 +18,8 @@
  * (the waiter handed its bytes over when it queued) and has the waiter's
  * wait set watch the connection.  So the backend gets the next request
  * the moment it finished the last, not once the waiting thread has been
- * scheduled, and the
- * waiting thread is woken once, by its answer, rather than once for the
- * connection and again for the answer.  On this path the wake-ups are
+ * scheduled, and the waiting thread is woken once, by its answer, rather
+ * than once for the connection and again for the answer.  On this path the wake-ups are
  * what costs: thread switches, not our code, are most of a small
  * request's time in httpd (see bench/).
  */
@@ -238,9 +237,8 @@ static int earlier_request_starving(fcgi_backend *b, fcgi_conn *c)
 }
 
 /* Wake w, a waiter whose state just changed; under the mutex. */
-static void waiter_wake(fcgi_backend *b, fcgi_waiter *w)
+static void waiter_wake(fcgi_waiter *w)
 {
-    (void)b;
     fcgi_waitset_wake(w->ws);
 }
 
@@ -259,7 +257,7 @@ static void slot_freed(fcgi_backend *b)
     if ((w = waiter_pop(b))) {
         w->state = WAITER_MAY_OPEN;
         b->open++;
-        waiter_wake(b, w);
+        waiter_wake(w);
     }
 }
 
@@ -418,7 +416,7 @@ static void hand_over(fcgi_backend *b, fcgi_waiter *w, fcgi_conn *c)
     }
     if (!watched) {
         /* No answer on a connection it watches will wake it. */
-        waiter_wake(b, w);
+        waiter_wake(w);
     }
     apr_thread_mutex_unlock(b->mutex);
     if (rv != APR_SUCCESS) {
@@ -640,7 +638,7 @@ void fcgi_backend_release(fcgi_backend *b, fcgi_conn *c, int keep)
         if (w->fresh) {
             /* It wants a new connection: this one's slot is its. */
             w->state = WAITER_MAY_OPEN;
-            waiter_wake(b, w);
+            waiter_wake(w);
             w = NULL;
             close_it = 1;
         }
