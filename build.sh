@@ -57,7 +57,7 @@ deps() {
 build() {
     # apxs drives libtool; one .so from all sources, warnings on.
     # FCGI_SANITIZE=1 builds with AddressSanitizer and UBSan; FCGI_CFLAGS
-    # adds compiler flags (-DFCGI_WAITSET_APR, say).
+    # adds compiler flags (-DFCGI_PORTABLE, say).
     sanitize=""
     for flag in ${FCGI_CFLAGS:-}; do
         sanitize="$sanitize -Wc,$flag"

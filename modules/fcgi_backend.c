@@ -174,8 +174,8 @@ static void busy_remove(fcgi_backend *b, fcgi_conn *c)
     c->busy_prev = c->busy_next = NULL;
 }
 
-/* How long a new unix-socket connection may wait for the backend to
- * accept it before its request counts as queued.  A backend that accepts
+/* How long a new connection may wait for the backend to accept it before
+ * its request counts as queued.  A backend that accepts
  * slowly (forking for each connection, or starting up) leaves connections
  * waiting a while with workers to spare, and a lesson wrongly learned
  * costs throughput; but a connection opened to try one more worker (a
@@ -189,14 +189,14 @@ static void busy_remove(fcgi_backend *b, fcgi_conn *c)
  * the connections we keep, rather than being worked on: 0 no, 1 it may be,
  * 2 it is.  Only a request on a new connection can be: a kept connection
  * is held by the worker that served it, which reads the next request at
- * once, so a request on one that is slow to answer is slow work.  Over a
- * unix socket it is plain (fcgi_conn_accepted): a connection the backend
- * has not accepted for FCGI_QUEUED_AFTER waits in its listen queue (2).
- * (Whether the backend has read the request would not do: PHP-FPM leaves
- * the end of an empty body unread until it has answered.)  Over TCP
- * nothing tells, so any such request still waiting for its first byte
- * may be queued; the price of a mistake is a connection closed that could
- * have been kept.  Each request counts once: the connection closed for it
+ * once, so a request on one that is slow to answer is slow work.  Where
+ * the kernel can tell (fcgi_conn_accepted: a unix socket, or TCP to this
+ * machine) it is plain: a connection the backend has not accepted for
+ * FCGI_QUEUED_AFTER waits in its listen queue (2).  (Whether the backend
+ * has read the request would not do: PHP-FPM leaves the end of an empty
+ * body unread until it has answered.)  Elsewhere nothing tells, so such a
+ * request still waiting for its first byte may be queued (1); the price
+ * of a mistake is a connection closed that could have been kept.  Each request counts once: the connection closed for it
  * frees the worker it needs, though it takes a moment to show.
  */
 static int earlier_request_starving(fcgi_backend *b, fcgi_conn *c)
@@ -212,23 +212,21 @@ static int earlier_request_starving(fcgi_backend *b, fcgi_conn *c)
             || (o_sent = apr_atomic_read64(&o->sent_at)) >= sent) {
             continue;
         }
-        if (o->unix_socket) {
-            /* Asking the kernel takes a few system calls: only once the
-             * request has waited long enough to count. */
-            if (!now) {
-                now = apr_time_now();
-            }
-            if (now - (apr_time_t)o_sent
-                <= (o->probe ? FCGI_QUEUED_PROBE : FCGI_QUEUED_AFTER)) {
-                continue;
-            }
-            switch (fcgi_conn_accepted(o)) {
-            case 1:
-                continue;
-            case 0:
-                o->rescued = 1;
-                return 2;
-            }
+        /* Asking the kernel takes a few system calls: only once the
+         * request has waited long enough to count. */
+        if (!now) {
+            now = apr_time_now();
+        }
+        if (now - (apr_time_t)o_sent
+            <= (o->probe ? FCGI_QUEUED_PROBE : FCGI_QUEUED_AFTER)) {
+            continue;
+        }
+        switch (fcgi_conn_accepted(o)) {
+        case 1:
+            continue;
+        case 0:
+            o->rescued = 1;
+            return 2;
         }
         o->rescued = 1;
         return 1;
@@ -428,8 +426,8 @@ static void hand_over(fcgi_backend *b, fcgi_waiter *w, fcgi_conn *c)
  * A backend serving fewer connections than FcgiMaxConns lets us open
  * leaves the others' requests in its listen queue, where no fairness of
  * ours reaches them.  So the pool learns how many the backend serves:
- * when a request is found starving for certain (over a unix socket, where
- * it can be told) while a kept connection completes, that is while the
+ * when a request is found starving for certain (where that can be told)
+ * while a kept connection completes, that is while the
  * backend holds workers on our kept connections (not while it starts up,
  * say), as many connections as the backend is serving; and it tries one
  * more each FCGI_WORKERS_PROBE that requests had to wait, in case the

@@ -92,8 +92,8 @@ void fcgi_backend_answer_started(fcgi_backend *backend, fcgi_conn *conn);
  * Give a connection back: kept for the next request when `keep` (the
  * request ended cleanly with FCGI_KEEP_CONN), closed otherwise.  A
  * connection is closed anyway when a request sent before this one's, on a
- * new connection, is queued in the backend (over a unix socket: not
- * accepted; over TCP: still without an answer): the backend is serving us
+ * new connection, is queued in the backend (not accepted, where the
+ * kernel tells; else still without an answer): the backend is serving us
  * on fewer workers than we hold connections, and that one waits behind
  * kept connections; closing frees a worker for it (no starvation).
  */

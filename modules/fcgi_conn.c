@@ -6,18 +6,23 @@
  * APR does the hard parts: apr_socket_connect() with a positive timeout
  * is a non-blocking connect plus poll, and a socket with a timeout does
  * its own waiting on EAGAIN.  What is left is trying every address a name
- * resolved to, the partial-write bookkeeping of writev, and draining an
- * aborted request.
+ * resolved to, the partial-write bookkeeping of writev, draining an
+ * aborted request, and asking the kernel whether the backend accepted
+ * the connection (sock_diag, which APR does not know).  -DFCGI_PORTABLE
+ * builds without the last, as off Linux.
  */
 
 #include <string.h>
-#if defined(__linux__)
+#if defined(__linux__) && !defined(FCGI_PORTABLE)
+#define FCGI_SOCK_DIAG 1
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <netinet/in.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
+#include <linux/inet_diag.h>
 #include <linux/unix_diag.h>
 #endif
 
@@ -83,32 +88,55 @@ apr_status_t fcgi_conn_open(fcgi_conn **connp, const fcgi_addr *addr,
     return APR_SUCCESS;
 }
 
-#if defined(__linux__)
-/* Ask the kernel (sock_diag) for the inode of the peer of our unix socket
- * fd: 0 while the connection waits in the backend's listen queue, since
- * the peer's socket gets its inode when accept() takes it.  -1 if the
- * kernel will not say (built without unix_diag, say). */
+#ifdef FCGI_SOCK_DIAG
+/*
+ * Whether the backend has accepted a connection, Linux tells through
+ * sock_diag: we ask for the backend's end of it, which has no inode until
+ * accept() takes it.  Over TCP that end is found only when the backend is
+ * on this machine; elsewhere the kernel does not know it (-1).
+ */
+
+typedef union {
+    struct nlmsghdr nlh;
+    char bytes[1024];
+} diag_answer;
+
+/* Send one sock_diag request, read its answer: the answer's payload, of
+ * at least min_len bytes, or NULL (an error, or nothing found). */
+static void *diag_ask(void *request, size_t len, diag_answer *answer,
+                      size_t min_len, int *payload_len)
+{
+    int nl, n;
+
+    nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (nl < 0) {
+        return NULL;
+    }
+    n = send(nl, request, len, 0) == (ssize_t)len
+        ? (int)recv(nl, answer, sizeof(*answer), 0) : -1;
+    close(nl);
+    if (n <= 0 || !NLMSG_OK(&answer->nlh, (unsigned)n)
+        || answer->nlh.nlmsg_type != SOCK_DIAG_BY_FAMILY
+        || answer->nlh.nlmsg_len < NLMSG_LENGTH(min_len)) {
+        return NULL;
+    }
+    *payload_len = (int)(answer->nlh.nlmsg_len - NLMSG_LENGTH(0));
+    return NLMSG_DATA(&answer->nlh);
+}
+
 static long unix_peer_inode(int fd)
 {
     struct {
         struct nlmsghdr nlh;
         struct unix_diag_req req;
     } ask;
-    union {
-        struct nlmsghdr nlh;
-        char bytes[512];
-    } answer;
+    diag_answer answer;
     struct unix_diag_msg *msg;
     struct rtattr *attr;
     struct stat st;
-    long inode = -1;
-    int nl, len;
+    int len;
 
     if (fstat(fd, &st) != 0) {
-        return -1;
-    }
-    nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-    if (nl < 0) {
         return -1;
     }
     memset(&ask, 0, sizeof(ask));
@@ -120,43 +148,98 @@ static long unix_peer_inode(int fd)
     ask.req.udiag_ino = (__u32)st.st_ino;
     ask.req.udiag_show = UDIAG_SHOW_PEER;
     ask.req.udiag_cookie[0] = ask.req.udiag_cookie[1] = ~0U; /* any */
-    if (send(nl, &ask, sizeof(ask), 0) == (ssize_t)sizeof(ask)
-        && (len = (int)recv(nl, &answer, sizeof(answer), 0)) > 0
-        && NLMSG_OK(&answer.nlh, (unsigned)len)
-        && answer.nlh.nlmsg_type == SOCK_DIAG_BY_FAMILY
-        && answer.nlh.nlmsg_len >= NLMSG_LENGTH(sizeof(*msg))) {
-        msg = NLMSG_DATA(&answer.nlh);
-        len = (int)(answer.nlh.nlmsg_len - NLMSG_LENGTH(sizeof(*msg)));
-        for (attr = (struct rtattr *)(msg + 1);
-             msg->udiag_ino == (__u32)st.st_ino && RTA_OK(attr, len);
-             attr = RTA_NEXT(attr, len)) {
-            if (attr->rta_type == UNIX_DIAG_PEER
-                && RTA_PAYLOAD(attr) >= sizeof(__u32)) {
-                inode = *(__u32 *)RTA_DATA(attr);
-                break;
-            }
+    msg = diag_ask(&ask, sizeof(ask), &answer, sizeof(*msg), &len);
+    if (!msg || msg->udiag_ino != (__u32)st.st_ino) {
+        return -1;
+    }
+    len -= (int)sizeof(*msg);
+    for (attr = (struct rtattr *)(msg + 1); RTA_OK(attr, len);
+         attr = RTA_NEXT(attr, len)) {
+        if (attr->rta_type == UNIX_DIAG_PEER
+            && RTA_PAYLOAD(attr) >= sizeof(__u32)) {
+            return *(__u32 *)RTA_DATA(attr);
         }
     }
-    close(nl);
-    return inode;
+    return -1;
+}
+
+static long tcp_peer_inode(int fd)
+{
+    struct {
+        struct nlmsghdr nlh;
+        struct inet_diag_req_v2 req;
+    } ask;
+    diag_answer answer;
+    struct inet_diag_msg *msg;
+    struct sockaddr_storage ours, theirs;
+    socklen_t ours_len = sizeof(ours), theirs_len = sizeof(theirs);
+    int len;
+
+    if (getsockname(fd, (struct sockaddr *)&ours, &ours_len) != 0
+        || getpeername(fd, (struct sockaddr *)&theirs, &theirs_len) != 0
+        || ours.ss_family != theirs.ss_family) {
+        return -1;
+    }
+    memset(&ask, 0, sizeof(ask));
+    ask.nlh.nlmsg_len = sizeof(ask);
+    ask.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    ask.nlh.nlmsg_flags = NLM_F_REQUEST;
+    ask.req.sdiag_family = ours.ss_family;
+    ask.req.sdiag_protocol = IPPROTO_TCP;
+    ask.req.idiag_states = ~0U;
+    /* The backend's end: its address is the source, ours the
+     * destination. */
+    if (ours.ss_family == AF_INET) {
+        struct sockaddr_in *o = (struct sockaddr_in *)&ours;
+        struct sockaddr_in *t = (struct sockaddr_in *)&theirs;
+
+        ask.req.id.idiag_sport = t->sin_port;
+        ask.req.id.idiag_dport = o->sin_port;
+        memcpy(ask.req.id.idiag_src, &t->sin_addr, sizeof(t->sin_addr));
+        memcpy(ask.req.id.idiag_dst, &o->sin_addr, sizeof(o->sin_addr));
+    }
+    else if (ours.ss_family == AF_INET6) {
+        struct sockaddr_in6 *o = (struct sockaddr_in6 *)&ours;
+        struct sockaddr_in6 *t = (struct sockaddr_in6 *)&theirs;
+
+        ask.req.id.idiag_sport = t->sin6_port;
+        ask.req.id.idiag_dport = o->sin6_port;
+        memcpy(ask.req.id.idiag_src, &t->sin6_addr, sizeof(t->sin6_addr));
+        memcpy(ask.req.id.idiag_dst, &o->sin6_addr, sizeof(o->sin6_addr));
+    }
+    else {
+        return -1;
+    }
+    ask.req.id.idiag_cookie[0] = ask.req.id.idiag_cookie[1] = ~0U; /* any */
+    msg = diag_ask(&ask, sizeof(ask), &answer, sizeof(*msg), &len);
+    /* Found no connection, the kernel falls back to a listening socket on
+     * the backend's port: that is not the backend's end. */
+    if (!msg || msg->id.idiag_sport != ask.req.id.idiag_sport
+        || msg->id.idiag_dport != ask.req.id.idiag_dport) {
+        return -1;
+    }
+    return msg->idiag_inode;
 }
 #endif
 
 int fcgi_conn_accepted(fcgi_conn *conn)
 {
-#if defined(__linux__)
+#ifdef FCGI_SOCK_DIAG
     apr_os_sock_t fd;
     long inode;
 
     if (conn->accepted) {
         return 1;
     }
-    if (!conn->unix_socket || apr_os_sock_get(&fd, conn->sock) != APR_SUCCESS
-        || (inode = unix_peer_inode(fd)) < 0) {
+    if (apr_os_sock_get(&fd, conn->sock) != APR_SUCCESS) {
         return -1;
     }
-    /* Accepted once is accepted for good (a peer the backend has closed
-     * has no inode again). */
+    inode = conn->unix_socket ? unix_peer_inode(fd) : tcp_peer_inode(fd);
+    if (inode < 0) {
+        return -1;
+    }
+    /* Accepted once is accepted for good (the backend's end, once closed,
+     * may have no inode again). */
     conn->accepted = inode > 0;
     return conn->accepted;
 #else

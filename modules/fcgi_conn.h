@@ -85,9 +85,9 @@ apr_status_t fcgi_conn_abort_request(fcgi_conn *conn, fcgi_parser *parser,
 
 /* Whether the backend has accepted the connection, that is whether a
  * worker of its holds it, rather than its listen queue: 1 or 0, or -1
- * where that cannot be told (TCP, where the peer's kernel accepts for it;
- * systems other than Linux).  Over a unix socket, Linux tells (sock_diag).
- * Called by one thread at a time (the pool's lock). */
+ * where that cannot be told (a backend on another machine; systems other
+ * than Linux, where the kernel tells through sock_diag).  Called by one
+ * thread at a time (the pool's lock). */
 int fcgi_conn_accepted(fcgi_conn *conn);
 
 /* When the request now on it went out (fcgi_backend_request_sent). */

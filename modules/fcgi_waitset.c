@@ -12,8 +12,8 @@
  * each connection handed over, and a small request's time in httpd is
  * mostly such system calls.  Elsewhere an APR pollset does the job; it
  * must be thread-safe (epoll, kqueue, event ports), since others add to
- * it while its owner sleeps in it.  Build with -DFCGI_WAITSET_APR to use
- * it on Linux too.
+ * it while its owner sleeps in it.  Build with -DFCGI_PORTABLE to use it
+ * on Linux too.
  */
 
 #include "apr_poll.h"
@@ -21,7 +21,7 @@
 
 #include "fcgi_waitset.h"
 
-#if defined(__linux__) && !defined(FCGI_WAITSET_APR)
+#if defined(__linux__) && !defined(FCGI_PORTABLE)
 #define FCGI_WAITSET_EPOLL 1
 #include <errno.h>
 #include <unistd.h>
