@@ -15,6 +15,7 @@
 #include <string.h>
 #if defined(__linux__) && !defined(FCGI_PORTABLE)
 #define FCGI_SOCK_DIAG 1
+#include <poll.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -238,8 +239,16 @@ int fcgi_conn_accepted(fcgi_conn *conn)
     if (inode < 0) {
         return -1;
     }
-    /* Accepted once is accepted for good (the backend's end, once closed,
-     * may have no inode again). */
+    if (inode == 0) {
+        /* Or the backend has closed its end, which then has no inode
+         * either: our end has its EOF to read.  Not queued, anyway. */
+        struct pollfd pfd;
+
+        pfd.fd = fd;
+        pfd.events = POLLIN;
+        inode = poll(&pfd, 1, 0) > 0;
+    }
+    /* Accepted once is accepted for good. */
     conn->accepted = inode > 0;
     return conn->accepted;
 #else
