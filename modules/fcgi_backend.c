@@ -196,10 +196,12 @@ static void busy_remove(fcgi_backend *b, fcgi_conn *c)
  * has read the request would not do: PHP-FPM leaves the end of an empty
  * body unread until it has answered.)  Elsewhere nothing tells, so such a
  * request still waiting for its first byte may be queued (1); the price
- * of a mistake is a connection closed that could have been kept.  Each request counts once: the connection closed for it
- * frees the worker it needs, though it takes a moment to show.
+ * of a mistake is a connection closed that could have been kept.  Each
+ * request counts once: the connection closed for it frees the worker it
+ * needs, though it takes a moment to show.  *found is the one found.
  */
-static int earlier_request_starving(fcgi_backend *b, fcgi_conn *c)
+static int earlier_request_starving(fcgi_backend *b, fcgi_conn *c,
+                                    fcgi_conn **found)
 {
     apr_uint64_t sent = apr_atomic_read64(&c->sent_at);
     apr_time_t now = 0;
@@ -207,6 +209,7 @@ static int earlier_request_starving(fcgi_backend *b, fcgi_conn *c)
 
     for (o = b->busy; o; o = o->busy_next) {
         apr_uint64_t o_sent;
+        int accepted;
 
         if (o->reused || o->rescued || !apr_atomic_read32(&o->awaiting)
             || (o_sent = apr_atomic_read64(&o->sent_at)) >= sent) {
@@ -221,15 +224,12 @@ static int earlier_request_starving(fcgi_backend *b, fcgi_conn *c)
             <= (o->probe ? FCGI_QUEUED_PROBE : FCGI_QUEUED_AFTER)) {
             continue;
         }
-        switch (fcgi_conn_accepted(o)) {
-        case 1:
+        if ((accepted = fcgi_conn_accepted(o)) == 1) {
             continue;
-        case 0:
-            o->rescued = 1;
-            return 2;
         }
         o->rescued = 1;
-        return 1;
+        *found = o;
+        return accepted == 0 ? 2 : 1;
     }
     return 0;
 }
@@ -438,18 +438,24 @@ static void hand_over(fcgi_backend *b, fcgi_waiter *w, fcgi_conn *c)
  */
 #define FCGI_WORKERS_PROBE apr_time_from_sec(1)
 
-static void learn_workers(fcgi_backend *b)
+static void learn_workers(fcgi_backend *b, fcgi_conn *starving)
 {
     int served = 1;
     fcgi_conn *o;
 
-    /* Besides the one just done (whose worker goes to the request found
-     * starving), every connection a worker holds: kept ones, those
-     * answering, and new ones the backend has accepted. */
+    /* Besides the one just done, whose worker goes to the connection
+     * found starving, every connection a worker holds or is on its way
+     * to: idle ones (kept, so held), and of the busy ones those kept,
+     * those answering, new ones the backend has accepted, and those found
+     * starving before, for which a worker was freed the same way.  Only
+     * the others wait in the backend with no worker for them. */
+    for (o = b->idle; o; o = o->next) {
+        served++;
+    }
     for (o = b->busy; o; o = o->busy_next) {
-        if (o->reused || (!o->rescued
-                          && (!apr_atomic_read32(&o->awaiting)
-                              || fcgi_conn_accepted(o) == 1))) {
+        if (o != starving
+            && (o->reused || o->rescued || !apr_atomic_read32(&o->awaiting)
+                || fcgi_conn_accepted(o) == 1)) {
             served++;
         }
     }
@@ -619,11 +625,12 @@ void fcgi_backend_release(fcgi_backend *b, fcgi_conn *c, int keep)
     apr_thread_mutex_lock(b->mutex);
     busy_remove(b, c);
     if (keep && !b->transient) {
-        int starving = earlier_request_starving(b, c);
+        fcgi_conn *found = NULL;
+        int starving = earlier_request_starving(b, c, &found);
 
         if (starving) {
             if (starving == 2 && c->reused) {
-                learn_workers(b);
+                learn_workers(b, found);
             }
             keep = 0;
         }

@@ -15,7 +15,7 @@ use FcgiTest qw(raw_request http_connect http_request read_response
 use POSIX ();
 use Time::HiRes ();
 
-plan tests => 57;
+plan tests => 62;
 
 my $dir = sockdir();
 
@@ -167,7 +167,8 @@ ok(wait_quiet(), 'the backend is quiet before the FcgiMaxConns test');
 # 50 ms ($count).  Returns the pages' statuses and times, how long the run
 # took, and the most connections seen in each half of it.
 sub starve_run {
-    my ($location, $count) = @_;
+    my ($location, $count, $clients, $pages, $ms) = @_;
+    ($clients, $pages, $ms) = (8, 10, 100) unless $clients;
     my $samples = "$dir/starve-samples";
     my $sampler = fork // die "fork: $!";
     if (!$sampler) {
@@ -179,13 +180,13 @@ sub starve_run {
         }
     }
     my $t0 = Time::HiRes::time();
-    my @lines = in_parallel(8, sub {
+    my @lines = in_parallel($clients, sub {
         my $i = shift;
         my $sock = http_connect();
         my @out;
-        for my $n (1 .. 10) {
+        for my $n (1 .. $pages) {
             my $t = Time::HiRes::time();
-            http_request($sock, path => "$location/reuse_sleep.php?c=$i&n=$n");
+            http_request($sock, path => "$location/reuse_sleep.php?ms=$ms&c=$i&n=$n");
             my $res = read_response($sock, timeout => 30);
             push @out, sprintf('%s %.3f', $res->{status} // 0,
                                Time::HiRes::time() - $t);
@@ -195,16 +196,18 @@ sub starve_run {
     my $t1 = Time::HiRes::time();
     kill 'KILL', $sampler;
     waitpid $sampler, 0;
-    my (@first, @second);
+    my (@first, @second, @all);
     open my $in, '<', $samples or die "$samples: $!";
     while (<$in>) {
         my ($t, $n) = split;
         next if $t > $t1;
         push @{ $t < ($t0 + $t1) / 2 ? \@first : \@second }, $n;
+        push @all, [$t - $t0, $n];
     }
     my ($first) = sort { $b <=> $a } @first;
-    my ($second) = sort { $b <=> $a } @second;
-    return (\@lines, $t1 - $t0, $first // 0, $second // 99);
+    my ($second, @rest) = sort { $b <=> $a } @second;
+    return (\@lines, $t1 - $t0, $first // 0, $second // 99, $rest[-1] // $second // 0,
+            \@all);
 }
 
 # Connections to a unix socket, accepted or still in its listen queue.
@@ -217,6 +220,16 @@ sub unix_conns_to {
         $n++ if @f >= 8 && $f[7] eq $path && ($f[5] eq '02' || $f[5] eq '03');
     }
     return $n;
+}
+
+# Wait until no connection to PHP-FPM's pool "two" is left from the test
+# before (they close once idle): the next one needs its workers.
+sub php_two_quiet {
+    for (1 .. 50) {
+        return 1 if unix_conns_to("$dir/php-two.sock") == 0;
+        Time::HiRes::sleep(0.1);
+    }
+    return 0;
 }
 
 # A kept connection holds its worker, so without care the 2 connections
@@ -234,7 +247,7 @@ my $portable = ($ENV{FCGI_CFLAGS} // '') =~ /-DFCGI_PORTABLE\b/;
 for my $case (['TCP', '/reuse-starve', sub { tcp_conns_to($ENV{FCGI_TEST_PHP_PORT}) }],
               ['unix', '/reuse-learn', sub { unix_conns_to("$dir/php-two.sock") }]) {
     my ($over, $location, $count) = @$case;
-    my ($lines, $took, $first, $second) = starve_run($location, $count);
+    my ($lines, $took, $first, $second, $fewest) = starve_run($location, $count);
     my @ok = grep { /^200 / } @$lines;
     my ($slowest) = sort { $b <=> $a } map { (split)[1] } @$lines;
     is(scalar(@ok), 80, "$over: 8 clients x 10 pages with more connections than workers: all served");
@@ -242,14 +255,35 @@ for my $case (['TCP', '/reuse-starve', sub { tcp_conns_to($ENV{FCGI_TEST_PHP_POR
            sprintf('%s: no page waited behind kept connections (slowest %.2f s)', $over, $slowest));
     ok($took < 10, sprintf('%s: the run took about the work it had (%.1f s)', $over, $took));
     SKIP: {
-        skip "$over: built as off Linux, the pool cannot tell a queued request (FCGI_PORTABLE)", 2
+        skip "$over: built as off Linux, the pool cannot tell a queued request (FCGI_PORTABLE)", 3
             if $portable;
         cmp_ok($first, '>=', 3,
                "$over: the sampler saw the pool open more connections than workers at first ($first)");
         cmp_ok($second, '<=', 3,
                "$over: in the second half of the run the pool held at most the 2 the backend "
                . "serves and one more it tried, not FcgiMaxConns 4 ($second)");
+        cmp_ok($fewest, '>=', 2,
+               "$over: ... and never fewer than the 2 ($fewest): it learned no fewer workers "
+               . 'than the backend has');
     }
+}
+
+# Many connections allowed (FcgiMaxConns 8) for 2 workers, and many
+# clients: the pool finds one queued connection after another and frees
+# a worker for each; what it learns must still be the 2 workers, not
+# fewer (those freed for the earlier ones are busy, not missing).  Too
+# few, it would hold 1 connection until it tried one more, a second
+# later: the samples from 0.3 to 0.9 s tell.
+ok(php_two_quiet(), 'PHP-FPM has no connection left from the test before');
+SKIP: {
+    skip 'built as off Linux, the pool learns nothing (FCGI_PORTABLE)', 2 if $portable;
+    my ($lines, $took, $first, $second, $fewest, $samples) = starve_run('/reuse-learnmany',
+        sub { unix_conns_to("$dir/php-two.sock") }, 16, 30, 10);
+    my ($least) = sort { $a <=> $b } map { $_->[1] } grep { $_->[0] >= 0.3 && $_->[0] <= 0.9 } @$samples;
+    is(scalar(grep { /^200 / } @$lines), 480, 'FcgiMaxConns 8, 16 clients x 30 pages: all served');
+    cmp_ok($least // 0, '>=', 2,
+           'from 0.3 to 0.9 s the pool held no fewer connections than the backend has workers, 2 ('
+           . ($least // 'no sample') . ')');
 }
 
 # --- a slow PHP page on a new connection is not starvation ------------------
@@ -263,12 +297,7 @@ for my $case (['TCP', '/reuse-starve', sub { tcp_conns_to($ENV{FCGI_TEST_PHP_POR
     # (and learn that PHP-FPM serves one connection), so two slow pages
     # next run side by side on the two workers.
     my $sleep = sub { "/reuse-phpslow/reuse_sleep.php?ms=$_[0]&r=" . rand() };
-    my $quiet = 0;
-    for (1 .. 50) {
-        last if ($quiet = unix_conns_to("$dir/php-two.sock") == 0);
-        Time::HiRes::sleep(0.1);
-    }
-    ok($quiet, 'the connections of the test before to PHP-FPM are closed (idle)');
+    ok(php_two_quiet(), 'the connections of the test before to PHP-FPM are closed (idle)');
     is(raw_request(path => $sleep->(10))->{status}, 200,
        'a first page leaves a kept connection to PHP-FPM');
     # The kept connection: 300 ms, then 100 ms; a new one meanwhile: 900 ms.
