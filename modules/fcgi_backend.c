@@ -445,17 +445,17 @@ static void learn_workers(fcgi_backend *b, fcgi_conn *starving)
 
     /* Besides the one just done, whose worker goes to the connection
      * found starving, every connection a worker holds or is on its way
-     * to: idle ones (kept, so held), and of the busy ones those kept,
-     * those answering, new ones the backend has accepted, and those found
-     * starving before, for which a worker was freed the same way.  Only
-     * the others wait in the backend with no worker for them. */
+     * to: idle ones (kept, so held), and of the busy ones those kept, new
+     * ones the backend has accepted (answering or not, its request sent
+     * yet or not), and those found starving before, for which a worker
+     * was freed the same way.  Only the others wait in the backend with
+     * no worker for them. */
     for (o = b->idle; o; o = o->next) {
         served++;
     }
     for (o = b->busy; o; o = o->busy_next) {
         if (o != starving
-            && (o->reused || o->rescued || !apr_atomic_read32(&o->awaiting)
-                || fcgi_conn_accepted(o) == 1)) {
+            && (o->reused || o->rescued || fcgi_conn_accepted(o) == 1)) {
             served++;
         }
     }
