@@ -156,7 +156,7 @@ static void busy_add(fcgi_backend *b, fcgi_conn *c, int reused)
     b->busy = c;
     c->reused = reused;
     c->probe = 0;
-    c->rescued = 0;
+    c->rescued_at = 0;
     apr_atomic_set32(&c->awaiting, 0);
 }
 
@@ -196,23 +196,31 @@ static void busy_remove(fcgi_backend *b, fcgi_conn *c)
  * has read the request would not do: PHP-FPM leaves the end of an empty
  * body unread until it has answered.)  Elsewhere nothing tells, so such a
  * request still waiting for its first byte may be queued (1); the price
- * of a mistake is a connection closed that could have been kept.  Each
- * request counts once: the connection closed for it frees the worker it
- * needs, though it takes a moment to show.  *found is the one found.
+ * of a mistake is a connection closed that could have been kept.
+ *
+ * The connection closed for a request found frees a worker, which
+ * accepts the oldest connection in the listen queue: so the oldest is the
+ * one found, and it is not found again while that worker is on its way.
+ * Should it still not be accepted FCGI_QUEUED_AFTER later (another took
+ * the worker), it is found again: left marked, it would wait for as long
+ * as kept connections hold every worker.  Where nothing tells, a request
+ * counts once.  *found is the one found.
  */
 static int earlier_request_starving(fcgi_backend *b, fcgi_conn *c,
                                     fcgi_conn **found)
 {
-    apr_uint64_t sent = apr_atomic_read64(&c->sent_at);
+    apr_uint64_t sent = apr_atomic_read64(&c->sent_at), oldest_sent = 0;
     apr_time_t now = 0;
     fcgi_conn *o;
+    int verdict = 0;
 
     for (o = b->busy; o; o = o->busy_next) {
         apr_uint64_t o_sent;
         int accepted;
 
-        if (o->reused || o->rescued || !apr_atomic_read32(&o->awaiting)
-            || (o_sent = apr_atomic_read64(&o->sent_at)) >= sent) {
+        if (o->reused || !apr_atomic_read32(&o->awaiting)
+            || (o_sent = apr_atomic_read64(&o->sent_at)) >= sent
+            || (verdict && o_sent >= oldest_sent)) {
             continue;
         }
         /* Asking the kernel takes a few system calls: only once the
@@ -221,17 +229,31 @@ static int earlier_request_starving(fcgi_backend *b, fcgi_conn *c,
             now = apr_time_now();
         }
         if (now - (apr_time_t)o_sent
-            <= (o->probe ? FCGI_QUEUED_PROBE : FCGI_QUEUED_AFTER)) {
+            <= (o->probe ? FCGI_QUEUED_PROBE : FCGI_QUEUED_AFTER)
+            || (o->rescued_at && now - o->rescued_at <= FCGI_QUEUED_AFTER)) {
             continue;
         }
-        if ((accepted = fcgi_conn_accepted(o)) == 1) {
+        accepted = fcgi_conn_accepted(o);
+        if (accepted == 1 || (o->rescued_at && accepted != 0)) {
             continue;
         }
-        o->rescued = 1;
         *found = o;
-        return accepted == 0 ? 2 : 1;
+        oldest_sent = o_sent;
+        verdict = accepted == 0 ? 2 : 1;
     }
-    return 0;
+    if (verdict) {
+        (*found)->rescued_at = now;
+    }
+    return verdict;
+}
+
+/* Whether a worker holds c or is on its way to it, as far as we can
+ * tell: c is kept (held by the worker that served it), or the backend
+ * accepted it, or a worker was freed for it a moment ago. */
+static int conn_has_worker(fcgi_conn *c, apr_time_t now)
+{
+    return c->reused || fcgi_conn_accepted(c) == 1
+           || (c->rescued_at && now - c->rescued_at <= FCGI_QUEUED_AFTER);
 }
 
 /* Wake w, a waiter whose state just changed; under the mutex. */
@@ -441,27 +463,27 @@ static void hand_over(fcgi_backend *b, fcgi_waiter *w, fcgi_conn *c)
 static void learn_workers(fcgi_backend *b, fcgi_conn *starving)
 {
     int served = 1;
+    apr_time_t now = apr_time_now();
     fcgi_conn *o;
 
     /* Besides the one just done, whose worker goes to the connection
      * found starving, every connection a worker holds or is on its way
      * to: idle ones (kept, so held), and of the busy ones those kept, new
      * ones the backend has accepted (answering or not, its request sent
-     * yet or not), and those found starving before, for which a worker
-     * was freed the same way.  Only the others wait in the backend with
-     * no worker for them. */
+     * yet or not), and those found starving a moment before, for which a
+     * worker was freed the same way.  Only the others wait in the backend
+     * with no worker for them. */
     for (o = b->idle; o; o = o->next) {
         served++;
     }
     for (o = b->busy; o; o = o->busy_next) {
-        if (o != starving
-            && (o->reused || o->rescued || fcgi_conn_accepted(o) == 1)) {
+        if (o != starving && conn_has_worker(o, now)) {
             served++;
         }
     }
     if (!b->workers || served < b->workers) {
         b->workers = served;
-        b->workers_changed = apr_time_now();
+        b->workers_changed = now;
     }
 }
 

@@ -34,7 +34,7 @@ struct fcgi_conn {
     /* While busy (fcgi_backend.c): in the backend's busy list, and when
      * the request went out if no byte of the answer has come back yet. */
     fcgi_conn *busy_prev, *busy_next;
-    int rescued;                  /* found starving, a worker freed for it */
+    apr_time_t rescued_at;        /* found starving, a worker freed for it */
     int probe;                    /* opened to try one more worker */
     volatile apr_uint64_t sent_at;      /* written by the request's thread, */
     volatile apr_uint32_t awaiting;     /* read by others: apr_atomic_* */
