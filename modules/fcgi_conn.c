@@ -164,7 +164,7 @@ static long unix_peer_inode(int fd)
     return -1;
 }
 
-static long tcp_peer_inode(int fd)
+static long tcp_peer_inode(apr_socket_t *sock)
 {
     struct {
         struct nlmsghdr nlh;
@@ -172,45 +172,30 @@ static long tcp_peer_inode(int fd)
     } ask;
     diag_answer answer;
     struct inet_diag_msg *msg;
-    struct sockaddr_storage ours, theirs;
-    socklen_t ours_len = sizeof(ours), theirs_len = sizeof(theirs);
+    apr_sockaddr_t *ours, *theirs;
     int len;
 
-    if (getsockname(fd, (struct sockaddr *)&ours, &ours_len) != 0
-        || getpeername(fd, (struct sockaddr *)&theirs, &theirs_len) != 0
-        || ours.ss_family != theirs.ss_family) {
+    /* APR keeps both ends' addresses, either family, in one shape. */
+    if (apr_socket_addr_get(&ours, APR_LOCAL, sock) != APR_SUCCESS
+        || apr_socket_addr_get(&theirs, APR_REMOTE, sock) != APR_SUCCESS
+        || ours->family != theirs->family
+        || (ours->family != AF_INET && ours->family != AF_INET6)
+        || (apr_size_t)theirs->ipaddr_len > sizeof(ask.req.id.idiag_src)) {
         return -1;
     }
     memset(&ask, 0, sizeof(ask));
     ask.nlh.nlmsg_len = sizeof(ask);
     ask.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
     ask.nlh.nlmsg_flags = NLM_F_REQUEST;
-    ask.req.sdiag_family = ours.ss_family;
+    ask.req.sdiag_family = ours->family;
     ask.req.sdiag_protocol = IPPROTO_TCP;
     ask.req.idiag_states = ~0U;
     /* The backend's end: its address is the source, ours the
      * destination. */
-    if (ours.ss_family == AF_INET) {
-        struct sockaddr_in *o = (struct sockaddr_in *)&ours;
-        struct sockaddr_in *t = (struct sockaddr_in *)&theirs;
-
-        ask.req.id.idiag_sport = t->sin_port;
-        ask.req.id.idiag_dport = o->sin_port;
-        memcpy(ask.req.id.idiag_src, &t->sin_addr, sizeof(t->sin_addr));
-        memcpy(ask.req.id.idiag_dst, &o->sin_addr, sizeof(o->sin_addr));
-    }
-    else if (ours.ss_family == AF_INET6) {
-        struct sockaddr_in6 *o = (struct sockaddr_in6 *)&ours;
-        struct sockaddr_in6 *t = (struct sockaddr_in6 *)&theirs;
-
-        ask.req.id.idiag_sport = t->sin6_port;
-        ask.req.id.idiag_dport = o->sin6_port;
-        memcpy(ask.req.id.idiag_src, &t->sin6_addr, sizeof(t->sin6_addr));
-        memcpy(ask.req.id.idiag_dst, &o->sin6_addr, sizeof(o->sin6_addr));
-    }
-    else {
-        return -1;
-    }
+    ask.req.id.idiag_sport = htons(theirs->port);
+    ask.req.id.idiag_dport = htons(ours->port);
+    memcpy(ask.req.id.idiag_src, theirs->ipaddr_ptr, theirs->ipaddr_len);
+    memcpy(ask.req.id.idiag_dst, ours->ipaddr_ptr, ours->ipaddr_len);
     ask.req.id.idiag_cookie[0] = ask.req.id.idiag_cookie[1] = ~0U; /* any */
     msg = diag_ask(&ask, sizeof(ask), &answer, sizeof(*msg), &len);
     /* Found no connection, the kernel falls back to a listening socket on
@@ -235,7 +220,8 @@ int fcgi_conn_accepted(fcgi_conn *conn)
     if (apr_os_sock_get(&fd, conn->sock) != APR_SUCCESS) {
         return -1;
     }
-    inode = conn->unix_socket ? unix_peer_inode(fd) : tcp_peer_inode(fd);
+    inode = conn->unix_socket ? unix_peer_inode(fd)
+                              : tcp_peer_inode(conn->sock);
     if (inode < 0) {
         return -1;
     }
