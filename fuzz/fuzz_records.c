@@ -4,16 +4,20 @@
  * fuzz_records.c: the FastCGI record stream parser (fcgi_proto.c), fed the
  * way a socket feeds it: in pieces of any size.
  *
- * The first two bytes seed where the stream is split; the rest is the
- * stream.  The parser is run twice, on the whole stream at once and in
- * pieces, and must report the same STDOUT and STDERR bytes, the same end
- * and the same error.  Slices must lie inside what was fed; after
- * END_REQUEST nothing more may be consumed.
+ * The first two bytes seed where the stream is split and which request
+ * id the parser expects (1 to 4, so that records for other ids come up);
+ * the rest is the stream.  The parser is run twice, on the whole stream
+ * at once and in pieces, and must report the same STDOUT and STDERR
+ * bytes, the same records of other requests, the same end and the same
+ * error.  Slices must lie inside what was fed; after END_REQUEST nothing
+ * more may be consumed.
  */
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/uio.h>
 
 #include "fcgi_proto.h"
 
@@ -25,6 +29,8 @@ typedef struct {
     unsigned char protocol_status;
     apr_status_t error;
     size_t consumed;
+    size_t foreign;              /* records of other requests */
+    unsigned long foreign_sum;   /* their ids and types, summed */
 } outcome;
 
 static void check(int cond)
@@ -36,7 +42,7 @@ static void check(int cond)
 
 /* Feed data[0..len) in pieces whose sizes come from seed (0: all at once). */
 static void run(const unsigned char *data, size_t len, unsigned seed,
-                outcome *o)
+                apr_uint16_t expect, outcome *o)
 {
     fcgi_parser p;
     size_t pos = 0;
@@ -44,7 +50,7 @@ static void run(const unsigned char *data, size_t len, unsigned seed,
     memset(o, 0, sizeof(*o));
     o->out = malloc(len + 1);
     o->err = malloc(len + 1);
-    fcgi_parser_init(&p);
+    fcgi_parser_init(&p, expect);
 
     while (pos < len && !o->ended && !o->error) {
         size_t piece = len - pos;
@@ -87,6 +93,11 @@ static void run(const unsigned char *data, size_t len, unsigned seed,
                         o->err_len += ev.len;
                     }
                 }
+                else if (ev.type == FCGI_EVENT_FOREIGN) {
+                    check(ev.request_id != expect && ev.request_id != 0);
+                    o->foreign++;
+                    o->foreign_sum += ev.request_id * 256ul + ev.record_type;
+                }
                 else if (ev.type == FCGI_EVENT_END) {
                     o->ended = 1;
                     o->app_status = ev.app_status;
@@ -118,20 +129,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     outcome whole, split;
     unsigned seed;
+    apr_uint16_t expect;
 
     if (size < 2) {
         return 0;
     }
     seed = (unsigned)data[0] << 8 | data[1] | 1;
+    expect = (apr_uint16_t)(1 + (data[0] >> 6));
     data += 2;
     size -= 2;
 
-    run(data, size, 0, &whole);
-    run(data, size, seed, &split);
+    run(data, size, 0, expect, &whole);
+    run(data, size, seed, expect, &split);
 
     check(whole.error == split.error);
     check(whole.ended == split.ended);
     check(whole.consumed == split.consumed);
+    check(whole.foreign == split.foreign
+          && whole.foreign_sum == split.foreign_sum);
     check(whole.out_len == split.out_len
           && !memcmp(whole.out, split.out, whole.out_len));
     check(whole.err_len == split.err_len
@@ -144,5 +159,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(whole.err);
     free(split.out);
     free(split.err);
+
+    /* Relabelled for another request (as a kept connection's next request
+     * is), split across iovecs at seeded points, the stream holds nothing
+     * for any other request. */
+    if (size) {
+        unsigned char *copy = malloc(size);
+        struct iovec vec[16];
+        apr_uint16_t id = (apr_uint16_t)(seed % 3 + 2);
+        outcome again;
+        size_t pos = 0;
+        int n = 0;
+
+        memcpy(copy, data, size);
+        while (pos < size && n < 16) {
+            size_t piece = n == 15 ? size - pos : 1 + (seed >> (n % 16)) % 31;
+
+            if (piece > size - pos) {
+                piece = size - pos;
+            }
+            vec[n].iov_base = copy + pos;
+            vec[n++].iov_len = piece;
+            pos += piece;
+        }
+        fcgi_records_set_request_id(vec, n, id);
+        run(copy, pos, seed, id, &again);
+        check(again.foreign == 0);
+        free(again.out);
+        free(again.err);
+        free(copy);
+    }
     return 0;
 }

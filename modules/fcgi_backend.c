@@ -24,6 +24,8 @@
  * request's time in httpd (see bench/).
  */
 
+#include "httpd.h"
+#include "http_log.h"
 #include "apr_atomic.h"
 #include "apr_hash.h"
 #include "apr_strings.h"
@@ -34,6 +36,8 @@
 
 #include "fcgi_backend.h"
 #include "fcgi_waitset.h"
+
+APLOG_USE_MODULE(fastcgi_handler);
 
 #if !APR_HAS_THREADS
 #error "mod_fastcgi_handler needs APR with threads"
@@ -145,9 +149,12 @@ static void waiter_remove(fcgi_backend *b, fcgi_waiter *gone)
 }
 
 /* c goes to a request: kept from before (reused), or new.  Set here,
- * under the mutex, since others judge a request by it. */
+ * under the mutex, since others judge a request by it; the request gets
+ * the connection's next request id. */
 static void busy_add(fcgi_backend *b, fcgi_conn *c, int reused)
 {
+    c->uses++;
+    c->request_id = fcgi_request_id_next(c->request_id);
     c->busy_prev = NULL;
     c->busy_next = b->busy;
     if (b->busy) {
@@ -412,6 +419,7 @@ static void hand_over(fcgi_backend *b, fcgi_waiter *w, fcgi_conn *c)
     if (w->request) {
         apr_size_t written;
 
+        fcgi_records_set_request_id(w->request, w->nrequest, c->request_id);
         rv = fcgi_conn_writev(c, w->request, w->nrequest, &written);
         if (rv == APR_SUCCESS) {
             fcgi_backend_request_sent(b, c);
@@ -549,7 +557,7 @@ static apr_status_t pool_take(fcgi_backend *b, const fcgi_acquire *a,
         if (a->request) {
             /* A copy: sending consumes the vector, and should it fail the
              * request goes out again from the original. */
-            w->request = apr_pmemdup(a->pool, a->request,
+            w->request = apr_pmemdup(a->r->pool, a->request,
                                      a->nrequest * sizeof(*a->request));
             w->nrequest = a->nrequest;
         }
@@ -571,6 +579,7 @@ apr_status_t fcgi_backend_acquire(fcgi_backend *b, const fcgi_acquire *a,
     fcgi_conn *c, *to_close;
     fcgi_waiter *w;
     apr_status_t rv;
+    fcgi_idle_state idle;
     int handed, probe;
 
     *sent = 0;
@@ -594,11 +603,23 @@ apr_status_t fcgi_backend_acquire(fcgi_backend *b, const fcgi_acquire *a,
             return rv;
         }
         /* A connection handed over comes straight from a clean
-         * END_REQUEST, and may hold our answer already: not checked. */
-        if (!c || handed || fcgi_conn_is_alive(c)) {
+         * END_REQUEST, and may hold our answer already: not checked (a
+         * record the backend wrote after that END_REQUEST still cannot
+         * pass for our answer: it has the last request's id). */
+        if (!c || handed) {
             break;
         }
-        /* The backend closed it while it was idle: drop it, try again. */
+        if ((idle = fcgi_conn_idle_state(c)) == FCGI_IDLE_QUIET) {
+            break;
+        }
+        /* Closed by the backend while idle, or holding bytes nobody asked
+         * for (which must never reach a request): drop it, try again. */
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, a->r, "FCGI0110: a kept "
+                      "connection to " FCGI_HANDLER_PREFIX "%s %s; it is "
+                      "closed and another taken", b->addr.spec,
+                      idle == FCGI_IDLE_CLOSED
+                      ? "had been closed by the backend"
+                      : "had bytes waiting that no request asked for");
         fcgi_backend_release(b, c, 0);
     }
 
@@ -621,7 +642,6 @@ apr_status_t fcgi_backend_acquire(fcgi_backend *b, const fcgi_acquire *a,
             return rv;
         }
     }
-    c->uses++;
     *connp = c;
     return APR_SUCCESS;
 }

@@ -18,6 +18,7 @@
 #ifndef FCGI_BACKEND_H
 #define FCGI_BACKEND_H
 
+#include "httpd.h"
 #include "apr_pools.h"
 #include "apr_network_io.h"
 
@@ -67,17 +68,17 @@ typedef struct {
      * and has no body to stream, else NULL.  Should the request have to
      * wait, whoever hands it a kept connection sends this on it at once,
      * so that the backend need not wait for the waiting thread to wake. */
-    const struct iovec *request;
+    struct iovec *request;
     int nrequest;
-    apr_pool_t *pool;                  /* the request's */
+    request_rec *r;                    /* for its pool and log lines */
 } fcgi_acquire;
 
 /*
  * A connection for one request: an idle one that is still good, else a
  * new one while fewer than max_conns are open, else the next one released
  * (waiting at most queue_timeout: FCGI_EQUEUE).  *sent says the request
- * (a->request) has gone out on it already.  Connect failures are returned
- * as they are.
+ * (a->request) has gone out on it already, under the connection's
+ * request id.  Connect failures are returned as they are.
  */
 apr_status_t fcgi_backend_acquire(fcgi_backend *backend,
                                   const fcgi_acquire *a,

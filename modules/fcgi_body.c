@@ -85,8 +85,8 @@ static apr_status_t stdin_record(stdin_writer *w, const char *data,
         && (rv = stdin_flush(w)) != APR_SUCCESS) {
         return rv;
     }
-    fcgi_record_header_write(w->hdr[w->nrec], AP_FCGI_STDIN, FCGI_REQUEST_ID,
-                             (apr_uint16_t)len, 0);
+    fcgi_record_header_write(w->hdr[w->nrec], AP_FCGI_STDIN,
+                             w->fr->request_id, (apr_uint16_t)len, 0);
     w->vec[w->nvec].iov_base = w->hdr[w->nrec++];
     w->vec[w->nvec++].iov_len = AP_FCGI_HEADER_LEN;
     if (len) {

@@ -194,14 +194,16 @@ void fcgi_stream_finish_early(fcgi_request *fr)
 }
 
 /* End the stream after tail: EOS, or an ERROR bucket and EOS.  The
- * connection is kept only after a complete, clean END_REQUEST. */
+ * connection is kept only after a complete, clean END_REQUEST, on a
+ * stream that carried nothing of another request. */
 static void stream_end(fcgi_request *fr, apr_bucket *tail, int status,
                        int clean_end)
 {
     apr_bucket_alloc_t *list = tail->list;
     apr_bucket *e;
 
-    fcgi_stream_release(fr, !status && clean_end && fr->keep_conn);
+    fcgi_stream_release(fr, !status && clean_end && fr->keep_conn
+                            && !fr->foreign);
     if (status) {
         if (fr->headers_done) {
             /* Maybe too late for an error page.  A 502 ERROR bucket is how
@@ -262,10 +264,32 @@ static apr_bucket *stream_stdout(fcgi_request *fr, apr_bucket *tail,
     return tail;
 }
 
+/*
+ * Whether the connection is clean after our END_REQUEST: nothing came
+ * after it, neither in the same read (`trailing` bytes) nor since (one
+ * poll).  A backend that writes after ending a request would have the
+ * next request on the connection read it as its answer (were it not for
+ * the request ids); a connection it closed is no use either.
+ */
+static int stream_clean_after_end(fcgi_request *fr, apr_size_t trailing)
+{
+    fcgi_idle_state idle = trailing ? FCGI_IDLE_UNREAD
+                                    : fcgi_conn_idle_state(fr->conn);
+
+    if (idle == FCGI_IDLE_UNREAD) {
+        fr->phase = FCGI_PHASE_BODY;
+        fcgi_request_log(fr, APLOG_WARNING, 0, "FCGI0324: the backend sent "
+                         "more after END_REQUEST (%s); the response is "
+                         "complete, but the connection is closed, not kept",
+                         trailing ? "in the same read" : "at once");
+    }
+    return idle == FCGI_IDLE_QUIET;
+}
+
 /* END_REQUEST: the response is complete, unless the backend refused it.
- * clean_end: nothing came after it (the connection can serve again). */
+ * `trailing` bytes came after it in the same read. */
 static void stream_finish(fcgi_request *fr, apr_bucket *tail,
-                          const fcgi_event *ev, int clean_end)
+                          const fcgi_event *ev, apr_size_t trailing)
 {
     if (ev->protocol_status == FCGI_OVERLOADED) {
         stream_fail(fr, tail, HTTP_SERVICE_UNAVAILABLE, 0, "FCGI0320: the "
@@ -293,8 +317,44 @@ static void stream_finish(fcgi_request *fr, apr_bucket *tail,
                       "END_REQUEST from " FCGI_HANDLER_PREFIX "%s, "
                       "appStatus %u", fr->addr->spec,
                       (unsigned)ev->app_status);
-        stream_end(fr, tail, 0, clean_end);
+        stream_end(fr, tail, 0, fr->keep_conn && !fr->foreign
+                                && stream_clean_after_end(fr, trailing));
     }
+}
+
+/*
+ * A record for another request id on our connection: written by the
+ * backend after an earlier request on it had ended, or the backend does
+ * not answer with the request's id.  The connection is not kept.  While
+ * nothing of our answer has come, a request that may be sent again is,
+ * on a new connection (the one that brought the record could hold more);
+ * after that, the record is skipped.
+ */
+static apr_bucket *stream_foreign(fcgi_request *fr, apr_bucket *tail,
+                                  const fcgi_event *ev)
+{
+    int again = fr->retry_ok && !fr->answered;
+
+    if (!fr->foreign) {
+        fr->phase = fr->headers_done ? FCGI_PHASE_BODY : FCGI_PHASE_HEADERS;
+        fcgi_request_log(fr, APLOG_WARNING, 0, "FCGI0323: the backend sent "
+                         "a record (type %u) for request id %u on the "
+                         "connection now serving request id %u: written "
+                         "after an earlier request had ended, or the backend "
+                         "does not answer with the request's id; %s",
+                         ev->record_type, ev->request_id, fr->request_id,
+                         again ? "the request is sent again on a new "
+                                 "connection"
+                               : "it is skipped, and the connection closed "
+                                 "after this request");
+    }
+    fr->foreign = 1;
+    if (again) {
+        fr->retry = FCGI_RETRY_FOREIGN;
+        stream_end(fr, tail, HTTP_BAD_GATEWAY, 0);
+        return NULL;
+    }
+    return tail;
 }
 
 /*
@@ -325,16 +385,24 @@ static apr_bucket *stream_parse(fcgi_request *fr, apr_bucket *b,
         }
         switch (ev.type) {
         case FCGI_EVENT_STDOUT:
+            fr->answered = 1;
             if (!(tail = stream_stdout(fr, tail, ev.data, ev.len))) {
                 return NULL;
             }
             break;
         case FCGI_EVENT_STDERR:
+            fr->answered = 1;
             stderr_collect(fr, ev.data, ev.len);
             break;
         case FCGI_EVENT_END:
-            stream_finish(fr, tail, &ev, *pos == fr->buf_filled);
+            fr->answered = 1;
+            stream_finish(fr, tail, &ev, fr->buf_filled - *pos);
             return NULL;
+        case FCGI_EVENT_FOREIGN:
+            if (!(tail = stream_foreign(fr, tail, &ev))) {
+                return NULL;
+            }
+            break;
         case FCGI_EVENT_NONE:
             break;
         }
@@ -402,7 +470,7 @@ static apr_status_t fcgi_bucket_read(apr_bucket *b, const char **str,
                 || APR_STATUS_IS_EPIPE(rv))) {
             /* A kept connection the backend had closed meanwhile: nothing
              * was lost, the handler tries again on a new one. */
-            fr->retry = 1;
+            fr->retry = FCGI_RETRY_STALE;
             stream_end(fr, b, HTTP_BAD_GATEWAY, 0);
         }
         else if (APR_STATUS_IS_EOF(rv)) {

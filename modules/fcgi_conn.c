@@ -249,14 +249,25 @@ void fcgi_conn_set_timeout(fcgi_conn *conn, apr_interval_time_t io_timeout)
     apr_socket_timeout_set(conn->sock, io_timeout);
 }
 
-int fcgi_conn_is_alive(fcgi_conn *conn)
+fcgi_idle_state fcgi_conn_idle_state(fcgi_conn *conn)
 {
+    apr_pollfd_t pfd;
+    apr_int32_t nfd = 0;
     int at_eof = 1;
 
-    /* An idle FastCGI connection has nothing to read: readable means the
-     * backend closed it (EOF) or broke the protocol. */
-    return apr_socket_atreadeof(conn->sock, &at_eof) == APR_SUCCESS
-           && !at_eof;
+    memset(&pfd, 0, sizeof(pfd));
+    pfd.p = conn->pool;
+    pfd.desc_type = APR_POLL_SOCKET;
+    pfd.desc.s = conn->sock;
+    pfd.reqevents = APR_POLLIN;
+    if (apr_poll(&pfd, 1, &nfd, 0) != APR_SUCCESS || nfd == 0) {
+        return FCGI_IDLE_QUIET;
+    }
+    /* Readable: the end of the stream, or bytes (which APR peeks at). */
+    if (apr_socket_atreadeof(conn->sock, &at_eof) != APR_SUCCESS || at_eof) {
+        return FCGI_IDLE_CLOSED;
+    }
+    return FCGI_IDLE_UNREAD;
 }
 
 apr_status_t fcgi_conn_writev(fcgi_conn *conn, struct iovec *vec, int nvec,
@@ -333,7 +344,7 @@ apr_status_t fcgi_conn_abort_request(fcgi_conn *conn, fcgi_parser *parser,
     char buf[8192];
 
     fcgi_record_header_write(abort_rec, AP_FCGI_ABORT_REQUEST,
-                             FCGI_REQUEST_ID, 0, 0);
+                             conn->request_id, 0, 0);
     apr_socket_timeout_set(conn->sock, bound);
     rv = apr_socket_send(conn->sock, (const char *)abort_rec, &len);
 
@@ -356,6 +367,10 @@ apr_status_t fcgi_conn_abort_request(fcgi_conn *conn, fcgi_parser *parser,
 
             rv = fcgi_parser_feed(parser, buf + pos, n - pos, &used, &ev);
             pos += used;
+            if (rv == APR_SUCCESS && ev.type == FCGI_EVENT_FOREIGN) {
+                /* Another request's record: drained, but not kept. */
+                rv = APR_EGENERAL;
+            }
         }
         if (pos < n) {
             /* Bytes after END_REQUEST: the connection is not clean. */

@@ -28,6 +28,8 @@ struct fcgi_conn {
     apr_interval_time_t io_timeout;
     apr_time_t idle_since;        /* when it was last put back */
     apr_uint32_t uses;            /* requests started on it */
+    apr_uint16_t request_id;      /* of the request now on it (see
+                                     fcgi_proto.h: 1, then the next) */
     int reused;                   /* this request got it from the pool
                                      (set under the backend's mutex) */
     fcgi_conn *next;              /* in its backend's idle list */
@@ -50,9 +52,17 @@ apr_status_t fcgi_conn_open(fcgi_conn **conn, const fcgi_addr *addr,
 /* The I/O timeout of the request now using the connection. */
 void fcgi_conn_set_timeout(fcgi_conn *conn, apr_interval_time_t io_timeout);
 
-/* Whether a connection that sat idle is still usable: the backend has not
- * closed it, nor sent anything unasked. */
-int fcgi_conn_is_alive(fcgi_conn *conn);
+/* What a connection between two requests has to say for itself. */
+typedef enum {
+    FCGI_IDLE_QUIET = 0,          /* nothing: it can serve another */
+    FCGI_IDLE_CLOSED,             /* the backend closed it (or it broke) */
+    FCGI_IDLE_UNREAD              /* bytes nobody asked for are waiting */
+} fcgi_idle_state;
+
+/* Whether a connection without a request on it is still usable.  An idle
+ * FastCGI connection has nothing to read: anything readable means the
+ * backend closed it or broke the protocol.  One poll, without waiting. */
+fcgi_idle_state fcgi_conn_idle_state(fcgi_conn *conn);
 
 /* Write all of vec (which is consumed: entries are advanced in place),
  * waiting at most io_timeout each time the backend stops accepting.
@@ -78,7 +88,9 @@ void fcgi_conn_data_waiting(fcgi_conn *conn);
  * End the request on the connection early: send FCGI_ABORT_REQUEST and
  * read (discarding) until its END_REQUEST, for at most `bound`.  The
  * parser is the request's, wherever it stands.  APR_SUCCESS means the
- * backend cooperated and the connection can serve another request.
+ * backend cooperated and the connection can serve another request (it
+ * sent nothing else: no record of another request, nothing after the
+ * END_REQUEST).
  */
 apr_status_t fcgi_conn_abort_request(fcgi_conn *conn, fcgi_parser *parser,
                                      apr_interval_time_t bound);

@@ -139,7 +139,7 @@ int fcgi_env_encode(const apr_table_t *env, int keep_conn, int spare,
                          + AP_FCGI_HEADER_LEN * (cuts.n + 1));
     vec = apr_palloc(p, sizeof(*vec) * (2 + 2 * cuts.n + spare));
 
-    fcgi_begin_request_write(hdrs, FCGI_REQUEST_ID, AP_FCGI_RESPONDER,
+    fcgi_begin_request_write(hdrs, FCGI_REQUEST_ID_FIRST, AP_FCGI_RESPONDER,
                              keep_conn ? AP_FCGI_KEEP_CONN : 0);
     vec[nvec].iov_base = hdrs;
     vec[nvec++].iov_len = FCGI_BEGIN_REQUEST_LEN;
@@ -148,7 +148,7 @@ int fcgi_env_encode(const apr_table_t *env, int keep_conn, int spare,
     for (r = 0, off = 0; r < cuts.n; off = cuts.ends[r++]) {
         apr_size_t n = cuts.ends[r] - off;
 
-        fcgi_record_header_write(hdrs, AP_FCGI_PARAMS, FCGI_REQUEST_ID,
+        fcgi_record_header_write(hdrs, AP_FCGI_PARAMS, FCGI_REQUEST_ID_FIRST,
                                  (apr_uint16_t)n, 0);
         vec[nvec].iov_base = hdrs;
         vec[nvec++].iov_len = AP_FCGI_HEADER_LEN;
@@ -156,7 +156,7 @@ int fcgi_env_encode(const apr_table_t *env, int keep_conn, int spare,
         vec[nvec++].iov_len = n;
         hdrs += AP_FCGI_HEADER_LEN;
     }
-    fcgi_record_header_write(hdrs, AP_FCGI_PARAMS, FCGI_REQUEST_ID, 0, 0);
+    fcgi_record_header_write(hdrs, AP_FCGI_PARAMS, FCGI_REQUEST_ID_FIRST, 0, 0);
     vec[nvec].iov_base = hdrs;
     vec[nvec++].iov_len = AP_FCGI_HEADER_LEN;
 

@@ -10,8 +10,60 @@
  */
 
 #include <string.h>
+#include <sys/uio.h>
 
 #include "fcgi_proto.h"
+
+apr_uint16_t fcgi_request_id_next(apr_uint16_t id)
+{
+    return id == 0xffff ? FCGI_REQUEST_ID_FIRST : (apr_uint16_t)(id + 1);
+}
+
+void fcgi_records_set_request_id(struct iovec *vec, int nvec,
+                                 apr_uint16_t request_id)
+{
+    apr_size_t skip = 0;         /* content and padding left to pass */
+    apr_size_t at = 0;           /* position inside a header, 0..7 */
+    apr_size_t body = 0;         /* the header's content + padding */
+    int i;
+
+    for (i = 0; i < nvec; i++) {
+        unsigned char *b = vec[i].iov_base;
+        apr_size_t len = vec[i].iov_len, pos = 0;
+
+        while (pos < len) {
+            if (skip) {
+                apr_size_t n = skip < len - pos ? skip : len - pos;
+
+                pos += n;
+                skip -= n;
+                continue;
+            }
+            switch (at) {
+            case AP_FCGI_HDR_REQUEST_ID_B1_OFFSET:
+                b[pos] = (unsigned char)(request_id >> 8);
+                break;
+            case AP_FCGI_HDR_REQUEST_ID_B0_OFFSET:
+                b[pos] = (unsigned char)request_id;
+                break;
+            case AP_FCGI_HDR_CONTENT_LEN_B1_OFFSET:
+                body = (apr_size_t)b[pos] << 8;
+                break;
+            case AP_FCGI_HDR_CONTENT_LEN_B0_OFFSET:
+                body |= b[pos];
+                break;
+            case AP_FCGI_HDR_PADDING_LEN_OFFSET:
+                body += b[pos];
+                break;
+            }
+            pos++;
+            if (++at == AP_FCGI_HEADER_LEN) {
+                at = 0;
+                skip = body;
+            }
+        }
+    }
+}
 
 void fcgi_record_header_write(unsigned char *dst, unsigned char type,
                               apr_uint16_t request_id,
@@ -127,10 +179,11 @@ apr_status_t fcgi_param_decode(const unsigned char *src, apr_size_t len,
     return APR_SUCCESS;
 }
 
-void fcgi_parser_init(fcgi_parser *p)
+void fcgi_parser_init(fcgi_parser *p, apr_uint16_t request_id)
 {
     memset(p, 0, sizeof(*p));
     p->state = FCGI_PARSE_HEADER;
+    p->expect_id = request_id;
 }
 
 int fcgi_parser_between_records(const fcgi_parser *p)
@@ -140,7 +193,7 @@ int fcgi_parser_between_records(const fcgi_parser *p)
 }
 
 /* Decide, from a freshly read header, whether the record is one we accept
- * and where the parser goes next. */
+ * and whether it is ours; the parser goes on to its content. */
 static apr_status_t parser_start_record(fcgi_parser *p)
 {
     const unsigned char *h = p->buf;
@@ -155,6 +208,7 @@ static apr_status_t parser_start_record(fcgi_parser *p)
                       | h[AP_FCGI_HDR_CONTENT_LEN_B0_OFFSET];
     p->padding_left = h[AP_FCGI_HDR_PADDING_LEN_OFFSET];
     p->have = 0;
+    p->ours = 0;
 
     if (p->request_id == 0) {
         /* Management records answer management requests; we send none,
@@ -164,19 +218,28 @@ static apr_status_t parser_start_record(fcgi_parser *p)
             return FCGI_EBADTYPE;
         }
     }
-    else if (p->request_id != FCGI_REQUEST_ID) {
-        return FCGI_EBADREQUESTID;
+    else if (p->request_id != p->expect_id) {
+        /* Another request's: reported, and skipped whatever it is. */
     }
     else if (p->type == AP_FCGI_END_REQUEST) {
         if (p->content_left != 8) {
             return FCGI_EBADEND;
         }
+        p->ours = 1;
     }
     else if (p->type != AP_FCGI_STDOUT && p->type != AP_FCGI_STDERR) {
         return FCGI_EBADTYPE;
     }
+    else {
+        p->ours = 1;
+    }
     p->state = FCGI_PARSE_CONTENT;
     return APR_SUCCESS;
+}
+
+static int parser_foreign(const fcgi_parser *p)
+{
+    return !p->ours && p->request_id != 0;
 }
 
 /* The content is used up: skip padding next, or end the request when
@@ -187,7 +250,7 @@ static int parser_finish_content(fcgi_parser *p)
     if (p->padding_left) {
         return 0;
     }
-    if (p->type == AP_FCGI_END_REQUEST && p->request_id != 0) {
+    if (p->type == AP_FCGI_END_REQUEST && p->ours) {
         p->state = FCGI_PARSE_DONE;
         return 1;
     }
@@ -238,13 +301,19 @@ apr_status_t fcgi_parser_feed(fcgi_parser *p, const char *in, apr_size_t len,
                 parser_end_event(p, ev);
                 goto done;
             }
+            if (parser_foreign(p)) {
+                ev->type = FCGI_EVENT_FOREIGN;
+                ev->request_id = p->request_id;
+                ev->record_type = p->type;
+                goto done;
+            }
             break;
 
         case FCGI_PARSE_CONTENT:
             n = p->content_left < avail ? p->content_left : avail;
             p->content_left -= n;
-            if (p->request_id != 0 && (p->type == AP_FCGI_STDOUT
-                                       || p->type == AP_FCGI_STDERR)) {
+            if (p->ours && (p->type == AP_FCGI_STDOUT
+                            || p->type == AP_FCGI_STDERR)) {
                 ev->type = p->type == AP_FCGI_STDOUT ? FCGI_EVENT_STDOUT
                                                      : FCGI_EVENT_STDERR;
                 ev->data = s;
@@ -255,7 +324,7 @@ apr_status_t fcgi_parser_feed(fcgi_parser *p, const char *in, apr_size_t len,
                 }
                 goto done;
             }
-            if (p->type == AP_FCGI_END_REQUEST && p->request_id != 0) {
+            if (p->type == AP_FCGI_END_REQUEST && p->ours) {
                 memcpy(p->buf + p->have, s, n);
                 p->have += n;
             }
@@ -271,7 +340,7 @@ apr_status_t fcgi_parser_feed(fcgi_parser *p, const char *in, apr_size_t len,
             p->padding_left -= n;
             s += n;
             if (p->padding_left == 0) {
-                if (p->type == AP_FCGI_END_REQUEST && p->request_id != 0) {
+                if (p->type == AP_FCGI_END_REQUEST && p->ours) {
                     p->state = FCGI_PARSE_DONE;
                     parser_end_event(p, ev);
                     goto done;
@@ -297,8 +366,6 @@ const char *fcgi_proto_strerror(apr_status_t rv)
     case FCGI_EBADVERSION:
         return "a record with a FastCGI version other than 1 "
                "(is this a FastCGI backend?)";
-    case FCGI_EBADREQUESTID:
-        return "a record for a request id we never sent";
     case FCGI_EBADTYPE:
         return "a record of a type a responder must not send";
     case FCGI_EBADEND:

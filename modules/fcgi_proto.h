@@ -21,8 +21,21 @@
 #include "apr_errno.h"
 #include "util_fcgi.h"
 
-/* The one request id we use: a connection carries one request at a time. */
-#define FCGI_REQUEST_ID 1
+/*
+ * Request ids.  A connection carries one request at a time, but not always
+ * the same id: the first request on a connection is 1 and each later one
+ * on a kept connection the next (fcgi_request_id_next), so that a record
+ * a backend writes after a request has ended can never pass for part of
+ * the answer to the next request on the connection (the parser reports it
+ * as FCGI_EVENT_FOREIGN).  The FastCGI specification asks every
+ * application to answer with the id of the request; PHP-FPM, libfcgi
+ * (and so FCGI.pm, fcgiwrap, spawn-fcgi's programs) and uWSGI do.
+ */
+#define FCGI_REQUEST_ID_FIRST 1
+
+/* The id after id on a connection: 1, 2, ... 65535, 1, ... (0 gives the
+ * first). */
+apr_uint16_t fcgi_request_id_next(apr_uint16_t id);
 
 /* Largest payload we put in one record.  65535 would do; a multiple of 8
  * keeps the following record header aligned, which some parsers like. */
@@ -36,7 +49,6 @@
 
 /* Errors of the record stream, in APR's user error space. */
 #define FCGI_EBADVERSION   (APR_OS_START_USERERR + 0x4631)
-#define FCGI_EBADREQUESTID (APR_OS_START_USERERR + 0x4632)
 #define FCGI_EBADTYPE      (APR_OS_START_USERERR + 0x4633)
 #define FCGI_EBADEND       (APR_OS_START_USERERR + 0x4634)
 
@@ -61,6 +73,13 @@ unsigned char *fcgi_param_encode(unsigned char *dst,
                                  const char *name, apr_size_t name_len,
                                  const char *value, apr_size_t value_len);
 
+/* Set the request id of every record in the byte stream vec[0..nvec)
+ * holds: records laid end to end from the first byte, as
+ * fcgi_env_encode() makes them (a record header may straddle entries). */
+struct iovec;
+void fcgi_records_set_request_id(struct iovec *vec, int nvec,
+                                 apr_uint16_t request_id);
+
 /* Decode one name-value pair from src[0..len).  Returns APR_SUCCESS and
  * sets the pointers and *used, APR_INCOMPLETE when src ends inside the
  * pair.  The inverse of fcgi_param_encode(), for tests and fuzzing. */
@@ -84,8 +103,10 @@ typedef enum {
 
 typedef struct {
     fcgi_parse_state state;
+    apr_uint16_t expect_id;       /* the request being answered */
     unsigned char type;
     apr_uint16_t request_id;
+    int ours;                     /* the record is for expect_id */
     apr_size_t content_left;
     apr_size_t padding_left;
     apr_size_t have;              /* bytes collected in buf */
@@ -96,7 +117,9 @@ typedef enum {
     FCGI_EVENT_NONE = 0,   /* the input is used up; feed more */
     FCGI_EVENT_STDOUT,     /* data/len: a slice of the input */
     FCGI_EVENT_STDERR,     /* data/len: a slice of the input */
-    FCGI_EVENT_END         /* app_status, protocol_status */
+    FCGI_EVENT_END,        /* app_status, protocol_status */
+    FCGI_EVENT_FOREIGN     /* a record for another request: request_id,
+                              record_type; its content is skipped */
 } fcgi_event_type;
 
 typedef struct {
@@ -105,9 +128,12 @@ typedef struct {
     apr_size_t len;
     apr_uint32_t app_status;
     unsigned char protocol_status;
+    apr_uint16_t request_id;
+    unsigned char record_type;
 } fcgi_event;
 
-void fcgi_parser_init(fcgi_parser *p);
+/* A parser for the answer to request_id. */
+void fcgi_parser_init(fcgi_parser *p, apr_uint16_t request_id);
 
 /*
  * Consume bytes from in[0..len) up to the next event.  *used is how many

@@ -28,6 +28,14 @@ typedef enum {
     FCGI_PHASE_BODY
 } fcgi_phase;
 
+/* Why a request goes to the backend again, on a new connection. */
+typedef enum {
+    FCGI_RETRY_NONE = 0,
+    FCGI_RETRY_STALE,             /* its kept connection had been closed */
+    FCGI_RETRY_FOREIGN            /* its kept connection brought records
+                                     of another request first */
+} fcgi_retry;
+
 /* Longest STDERR line logged in one piece, and how many lines one
  * request may log before the rest are only counted. */
 #define FCGI_STDERR_LINE_MAX  2048
@@ -42,7 +50,8 @@ typedef struct {
     int keep_conn;                /* FCGI_KEEP_CONN asked for */
     int retry_ok;                 /* a kept connection found dead may be
                                      retried (first go, idempotent) */
-    int retry;                    /* ... and was: try again on a new one */
+    fcgi_retry retry;             /* ... and was: try again on a new one */
+    apr_uint16_t request_id;      /* on this connection (fcgi_proto.h) */
     apr_time_t start;
     apr_time_t deadline;          /* FcgiResponseTimeout's, or 0 */
     fcgi_phase phase;
@@ -63,6 +72,9 @@ typedef struct {
     apr_size_t buf_filled;
     int unflushed;                /* data went down since the last FLUSH */
     int done;                     /* EOS (or ERROR+EOS) has been emitted */
+    int answered;                 /* a record of our answer has come */
+    int foreign;                  /* a record of another request came:
+                                     the connection is not kept */
     apr_off_t stdout_bytes;       /* STDOUT payload seen, headers included */
     char *errline;                /* a STDERR line being collected */
     apr_size_t errline_len;

@@ -79,10 +79,15 @@ static int connect_backend(fcgi_request *fr, int fresh, int empty_body)
         a.request = fr->request;
         a.nrequest = fr->request_nvec;
     }
-    a.pool = fr->r->pool;
+    a.r = fr->r;
     rv = fcgi_backend_acquire(fr->backend, &a, &fr->conn, &fr->sent_by_pool);
     if (rv == APR_SUCCESS) {
         fcgi_conn_set_timeout(fr->conn, a.io_timeout);
+        /* The connection's id for this request: ours to send under (the
+         * pool has, if it sent), and the only one whose records are our
+         * answer. */
+        fr->request_id = fr->conn->request_id;
+        fcgi_parser_init(&fr->parser, fr->request_id);
         if (fr->sent_by_pool) {
             fr->first_byte_by = fcgi_conn_sent_at(fr->conn) + a.io_timeout;
         }
@@ -135,7 +140,8 @@ static int encode_params(fcgi_request *fr, int empty_body)
     if (empty_body) {
         unsigned char *hdr = apr_palloc(fr->r->pool, AP_FCGI_HEADER_LEN);
 
-        fcgi_record_header_write(hdr, AP_FCGI_STDIN, FCGI_REQUEST_ID, 0, 0);
+        fcgi_record_header_write(hdr, AP_FCGI_STDIN, FCGI_REQUEST_ID_FIRST,
+                                 0, 0);
         vec[nvec].iov_base = hdr;
         vec[nvec++].iov_len = AP_FCGI_HEADER_LEN;
     }
@@ -169,6 +175,8 @@ static int send_params(fcgi_request *fr)
         return OK;
     }
     /* Writing consumes the vector: a copy, for a retry. */
+    fcgi_records_set_request_id(fr->request, fr->request_nvec,
+                                fr->request_id);
     vec = apr_pmemdup(fr->r->pool, fr->request,
                       fr->request_nvec * sizeof(*vec));
     rv = fcgi_conn_writev(fr->conn, vec, fr->request_nvec, &written);
@@ -180,7 +188,7 @@ static int send_params(fcgi_request *fr)
         && (APR_STATUS_IS_EPIPE(rv) || APR_STATUS_IS_ECONNRESET(rv))) {
         /* A kept connection the backend had closed: nothing of the
          * request body has been read yet, so try again on a new one. */
-        fr->retry = 1;
+        fr->retry = FCGI_RETRY_STALE;
         return HTTP_BAD_GATEWAY;
     }
     if (APR_STATUS_IS_TIMEUP(rv)) {
@@ -222,7 +230,7 @@ static int send_response(fcgi_request *fr)
         }
     }
 
-    if (fr->retry) {
+    if (fr->retry != FCGI_RETRY_NONE) {
         return HTTP_BAD_GATEWAY;
     }
     if (fr->redirect) {
@@ -299,15 +307,16 @@ static int run_request(fcgi_request *fr, fcgi_body *body, int attempt)
 /* Back to square one for another go on a new connection. */
 static void request_reset(fcgi_request *fr)
 {
-    fr->retry = fr->retry_ok = 0;
+    fr->retry = FCGI_RETRY_NONE;
+    fr->retry_ok = 0;
     fr->sent_by_pool = 0;
     fr->first_byte_by = 0;
     fr->done = fr->unflushed = 0;
+    fr->answered = fr->foreign = 0;
     fr->status = 0;
     fr->sent = fr->received = 0;
     fr->stdin_error = APR_SUCCESS;
     fr->stdout_bytes = 0;
-    fcgi_parser_init(&fr->parser);
 }
 
 static int fcgi_handler(request_rec *r)
@@ -337,7 +346,7 @@ static int fcgi_handler(request_rec *r)
         fr->deadline = fr->start + fcgi_conf_response_timeout(fr->conf);
     }
     fr->body_left = -1;
-    fcgi_parser_init(&fr->parser);
+    fcgi_parser_init(&fr->parser, FCGI_REQUEST_ID_FIRST);
 
     rv = fcgi_registry_get(sconf->registry,
                            r->handler + sizeof(FCGI_HANDLER_PREFIX) - 1,
@@ -374,13 +383,17 @@ static int fcgi_handler(request_rec *r)
 
     for (attempt = 0; ; attempt++) {
         status = run_request(fr, body, attempt);
-        if (!fr->retry || attempt > 0) {
+        if (fr->retry == FCGI_RETRY_NONE || attempt > 0) {
             return status;
         }
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "FCGI0105: a kept "
-                      "connection to " FCGI_HANDLER_PREFIX "%s had been "
-                      "closed by the backend; trying again on a new one",
-                      fr->addr->spec);
+        if (fr->retry == FCGI_RETRY_STALE) {
+            /* (A retry for another request's records was logged where
+             * they were found, FCGI0323.) */
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "FCGI0105: a kept "
+                          "connection to " FCGI_HANDLER_PREFIX "%s had been "
+                          "closed by the backend; trying again on a new one",
+                          fr->addr->spec);
+        }
         request_reset(fr);
     }
 }

@@ -224,12 +224,14 @@ sub next_request_works {
 }
 
 # The FCGI lines of the error log text (STDERR lines aside).
-# The module's lines about a request, but for STDERR (FCGI0500/0501) and
-# the retry of a kept connection the backend had closed (FCGI0105, info:
-# the test backend closes after most cases, which a request may meet).
+# The module's lines about a request, but for STDERR (FCGI0500/0501), the
+# retry of a kept connection the backend had closed (FCGI0105, info: the
+# test backend closes after most cases, which a request may meet) and
+# what the module explains at debug level (the suite logs at debug).
 sub fcgi_lines {
     my $log = shift;
-    return grep { / FCGI\d{4}: / && !/ FCGI0(?:50[01]|105): / }
+    return grep { / FCGI\d{4}: / && !/ FCGI0(?:50[01]|105): /
+                  && !/\[fastcgi_handler:debug\]/ }
            split /\n/, $log;
 }
 

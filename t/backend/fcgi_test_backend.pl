@@ -16,9 +16,15 @@
 # per connection it has open (named for the process serving it).
 #
 # Cases (QUERY_STRING "case=NAME&..."); with FCGI_KEEP_CONN, ok, conn, env,
-# status and slow keep the connection for the next request, the others
-# close it:
+# status, slow, token, stray and stray_now keep the connection for the
+# next request, the others close it:
 #   ok           a small text response
+#   token        "token=TOK" (tok=), the request's own mark
+#   stray        token's answer and END_REQUEST, then ms= (default 5) ms
+#                later a stray STDOUT "stray after TOK" and a second
+#                END_REQUEST, for the same request id (a buggy backend)
+#   stray_now    the same stray records in the same write as the answer
+
 #   conn         "conn=PID request=N keep=0|1 open=M": which connection, its
 #                request count, the connections open now (sleep=MS first;
 #                die_next=1: the next request on it finds it dead)
@@ -220,6 +226,22 @@ sub answer {
     if ($case eq 'ok') {
         put($c, stdout($id, "${text}ok\n") . stdout($id, '')
                 . end_request($id));
+        $again = 1;
+    }
+    elsif ($case eq 'token' || $case eq 'stray' || $case eq 'stray_now') {
+        my $tok = $q{tok} // '';
+        my $answer = stdout($id, "${text}token=$tok\n") . end_request($id);
+        my $stray = stdout($id, "${text}stray after $tok\n") . end_request($id);
+        if ($case eq 'stray_now') {
+            put($c, $answer . $stray);
+        }
+        else {
+            put($c, $answer);
+            if ($case eq 'stray') {
+                Time::HiRes::sleep(($q{ms} // 5) / 1000);
+                put($c, $stray);
+            }
+        }
         $again = 1;
     }
     elsif ($case eq 'conn') {
