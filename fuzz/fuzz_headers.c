@@ -7,7 +7,8 @@
  * block piece by piece must agree with finding it at once; every header
  * the checker lets through must be clean: a non-empty token for a name, a
  * value without control characters other than tab, and a Status that is
- * a status.
+ * a final status (200 to 599).  A header listed in a Connection value is
+ * found there whatever the case and the white space around it.
  */
 
 #include <stdint.h>
@@ -49,8 +50,20 @@ static int check_header(void *baton, const char *name, apr_size_t name_len,
         check(value[value_len - 1] != ' ' && value[value_len - 1] != '\t');
     }
     if (name_len == 6 && !strncasecmp(name, "status", 6)) {
-        check(value_len >= 3 && value[0] >= '1' && value[0] <= '5');
+        check(value_len >= 3 && value[0] >= '2' && value[0] <= '5');
     }
+    /* Every header is in a list made of it, between other tokens. */
+    {
+        size_t len = name_len + 12;
+        char *list = malloc(len);
+
+        memcpy(list, "a, ", 3);
+        memcpy(list + 3, name, name_len);
+        memcpy(list + 3 + name_len, " ,\tb ,c  ", 9);
+        check(fcgi_header_list_has(list, len, name, name_len));
+        free(list);
+    }
+    (void)fcgi_header_is_hop_by_hop(name, name_len);
     return 1;
 }
 

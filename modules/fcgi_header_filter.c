@@ -11,6 +11,10 @@
  * Last-Modified and conditional requests), then removes itself and passes
  * the rest on.  The body never comes through here again.
  *
+ * Before httpd sees the headers, what only described the backend's
+ * connection goes (hop-by-hop headers and those a Connection header
+ * names), and a Content-Length the backend gave twice must agree.
+ *
  * Decisions that replace the response (an error, a redirect, 304) are left
  * in fcgi_request for the handler, which returns them once the filter
  * chain is back, as mod_cgi does from its handler.
@@ -54,11 +58,6 @@ static int collect_header(void *baton, const char *name, apr_size_t name_len,
     apr_array_header_t *lines = baton;
     header_line *h;
 
-    /* We frame the body ourselves; the backend's framing does not apply
-     * to what the client receives. */
-    if (name_len == 17 && !ap_cstr_casecmpn(name, "Transfer-Encoding", 17)) {
-        return 1;
-    }
     h = apr_array_push(lines);
     h->name = name;
     h->name_len = name_len;
@@ -90,6 +89,104 @@ static void header_fail(fcgi_request *fr, const char *what)
     fr->status = HTTP_BAD_GATEWAY;
 }
 
+static int line_is(const header_line *h, const char *name)
+{
+    return h->name_len == strlen(name)
+           && !ap_cstr_casecmpn(h->name, name, h->name_len);
+}
+
+/* Whether two Content-Length lines say the same: the same number (or,
+ * if either is no number, the same text: FCGI0403 will say so). */
+static int same_length(apr_pool_t *p, const header_line *a,
+                       const header_line *b)
+{
+    apr_off_t na, nb;
+
+    if (ap_parse_strict_length(&na, apr_pstrmemdup(p, a->value, a->value_len))
+        && ap_parse_strict_length(&nb, apr_pstrmemdup(p, b->value,
+                                                      b->value_len))) {
+        return na == nb;
+    }
+    return a->value_len == b->value_len
+           && !memcmp(a->value, b->value, a->value_len);
+}
+
+/* Whether a Connection header among lines names h. */
+static int named_by_connection(const apr_array_header_t *lines,
+                               const header_line *h)
+{
+    int i;
+
+    for (i = 0; i < lines->nelts; i++) {
+        const header_line *c = &APR_ARRAY_IDX(lines, i, header_line);
+
+        if (line_is(c, "Connection")
+            && fcgi_header_list_has(c->value, c->value_len, h->name,
+                                    h->name_len)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * The headers that go on to httpd, from those the backend sent: not the
+ * hop-by-hop ones, which describe the backend's connection (httpd frames
+ * the response and manages the client's connection itself; a backend's
+ * Connection header would even stand in for httpd's), nor those a
+ * Connection header names (RFC 9110, 7.6.1), but Status, the CGI's
+ * status line, whatever a Connection header says; and one Content-Length
+ * where the backend repeated it (RFC 9110, 8.6).  Returns NULL, or why
+ * the response cannot be passed on.
+ */
+static const char *headers_sanitize(fcgi_request *fr,
+                                    apr_array_header_t *lines)
+{
+    request_rec *r = fr->r;
+    apr_array_header_t *kept = apr_array_make(r->pool, lines->nelts,
+                                              sizeof(header_line));
+    const header_line *length = NULL;
+    const char *dropped = NULL;
+    int i;
+
+    for (i = 0; i < lines->nelts; i++) {
+        const header_line *h = &APR_ARRAY_IDX(lines, i, header_line);
+
+        if (fcgi_header_is_hop_by_hop(h->name, h->name_len)
+            || (!line_is(h, "Status") && named_by_connection(lines, h))) {
+            dropped = apr_psprintf(r->pool, "%s%s%.*s", dropped ? dropped : "",
+                                   dropped ? ", " : "", (int)h->name_len,
+                                   h->name);
+            continue;
+        }
+        if (line_is(h, "Content-Length")) {
+            if (length && !same_length(r->pool, length, h)) {
+                return apr_psprintf(r->pool, "FCGI0408: the backend sent two "
+                                    "Content-Lengths that disagree: '%.*s' "
+                                    "and '%.*s'",
+                                    (int)(length->value_len > 40
+                                          ? 40 : length->value_len),
+                                    length->value,
+                                    (int)(h->value_len > 40 ? 40
+                                                            : h->value_len),
+                                    h->value);
+            }
+            if (length) {
+                continue;               /* the same again: one will do */
+            }
+            length = h;
+        }
+        *(header_line *)apr_array_push(kept) = *h;
+    }
+    if (dropped) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "FCGI0407: hop-by-hop "
+                      "headers from " FCGI_HANDLER_PREFIX "%s not passed on: "
+                      "%s", fr->addr->spec, dropped);
+    }
+    *lines = *kept;
+    return NULL;
+}
+
 /*
  * Apply a complete header block to the request.  Returns OK to go on with
  * the body, or leaves a decision in fr (status or redirect) and returns
@@ -101,7 +198,7 @@ static int headers_apply(header_ctx *ctx)
     request_rec *r = fr->r;
     header_reader reader;
     fcgi_headers_result result;
-    const char *bad, *location, *clen;
+    const char *bad, *location, *clen, *why;
     apr_size_t bad_len;
     int cond;
 
@@ -121,6 +218,10 @@ static int headers_apply(header_ctx *ctx)
                      "'%s%s'", fcgi_headers_strerror(result), line,
                      bad_len >= sizeof(line) ? "..." : "");
         header_fail(fr, what);
+        return DONE;
+    }
+    if ((why = headers_sanitize(fr, reader.lines))) {
+        header_fail(fr, why);
         return DONE;
     }
 

@@ -47,20 +47,22 @@ static int is_value_char(unsigned char c)
     return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
-static int is_status_header(const char *name, apr_size_t len)
+/* Whether name[0..len) is `lower`, case-insensitively. */
+static int name_is(const char *name, apr_size_t len, const char *lower)
 {
-    static const char status[] = "status";
     apr_size_t i;
 
-    if (len != sizeof(status) - 1) {
-        return 0;
-    }
-    for (i = 0; i < len; i++) {
-        if (apr_tolower(name[i]) != status[i]) {
+    for (i = 0; i < len && lower[i]; i++) {
+        if (apr_tolower(name[i]) != lower[i]) {
             return 0;
         }
     }
-    return 1;
+    return i == len && !lower[i];
+}
+
+static int is_status_header(const char *name, apr_size_t len)
+{
+    return name_is(name, len, "status");
 }
 
 /* "NNN" or "NNN reason", NNN from 100 to 599, as httpd can send. */
@@ -124,9 +126,17 @@ fcgi_headers_result fcgi_headers_parse(const char *block, apr_size_t len,
                 break;
             }
         }
-        if (why == FCGI_HEADERS_OK && is_status_header(line, name_end - line)
-            && !is_valid_status(v, v_end - v)) {
-            why = FCGI_HEADERS_BAD_STATUS;
+        if (why == FCGI_HEADERS_OK && is_status_header(line, name_end - line)) {
+            if (!is_valid_status(v, v_end - v)) {
+                why = FCGI_HEADERS_BAD_STATUS;
+            }
+            else if (v[0] == '1') {
+                /* 100 Continue, 101 Switching Protocols, 103 Early
+                 * Hints: interim answers, sent as the final one they
+                 * would leave a client or an intermediary reading the
+                 * rest of the stream as another response. */
+                why = FCGI_HEADERS_INTERIM_STATUS;
+            }
         }
         if (why != FCGI_HEADERS_OK) {
             return why;
@@ -158,8 +168,57 @@ const char *fcgi_headers_strerror(fcgi_headers_result result)
         return "a header line longer than httpd accepts";
     case FCGI_HEADERS_BAD_STATUS:
         return "a Status header that is not a status code from 100 to 599";
+    case FCGI_HEADERS_INTERIM_STATUS:
+        return "an interim Status (1xx), which cannot be the response";
     case FCGI_HEADERS_STOPPED:
         return "a header the server refused";
     }
     return "an unknown error";
+}
+
+int fcgi_header_is_hop_by_hop(const char *name, apr_size_t name_len)
+{
+    static const char *const hop[] = {
+        "connection", "keep-alive", "proxy-connection", "te", "trailer",
+        "transfer-encoding", "upgrade", NULL
+    };
+    int i;
+
+    for (i = 0; hop[i]; i++) {
+        if (name_is(name, name_len, hop[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int fcgi_header_list_has(const char *list, apr_size_t list_len,
+                         const char *name, apr_size_t name_len)
+{
+    const char *s = list, *end = list + list_len;
+
+    while (s < end) {
+        const char *comma = memchr(s, ',', end - s);
+        const char *e = comma ? comma : end;
+        const char *t = e;
+
+        while (s < e && (*s == ' ' || *s == '\t')) {
+            s++;
+        }
+        while (t > s && (t[-1] == ' ' || t[-1] == '\t')) {
+            t--;
+        }
+        if ((apr_size_t)(t - s) == name_len) {
+            apr_size_t i;
+
+            for (i = 0; i < name_len
+                        && apr_tolower(s[i]) == apr_tolower(name[i]); i++) {
+            }
+            if (i == name_len) {
+                return 1;
+            }
+        }
+        s = comma ? comma + 1 : end;
+    }
+    return 0;
 }

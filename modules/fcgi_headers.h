@@ -7,8 +7,10 @@
  * Pure (fuzz/ drives it): it finds where the block ends and refuses what
  * must never reach a client: control characters, header names that are
  * not tokens, folded lines, over-long lines, a Status that is not a
- * status.  What the headers mean (Status, Location, Set-Cookie, ...) is
- * left to httpd's own CGI code, through fcgi_header_filter.c.
+ * status or is an interim one (1xx, which can never end a request); and
+ * it tells which headers are hop-by-hop.  What the headers mean (Status,
+ * Location, Set-Cookie, ...) is left to httpd's own CGI code, through
+ * fcgi_header_filter.c.
  */
 
 #ifndef FCGI_HEADERS_H
@@ -24,6 +26,7 @@ typedef enum {
     FCGI_HEADERS_FOLDED,
     FCGI_HEADERS_LINE_TOO_LONG,
     FCGI_HEADERS_BAD_STATUS,
+    FCGI_HEADERS_INTERIM_STATUS,   /* Status: 1xx */
     FCGI_HEADERS_STOPPED           /* the callback asked to stop */
 } fcgi_headers_result;
 
@@ -53,5 +56,16 @@ fcgi_headers_result fcgi_headers_parse(const char *block, apr_size_t len,
                                        const char **bad, apr_size_t *bad_len);
 
 const char *fcgi_headers_strerror(fcgi_headers_result result);
+
+/* Whether a header is hop-by-hop (RFC 9110, 7.6.1): it describes the
+ * connection it came on, not the message, so it goes no further.
+ * Connection, Keep-Alive, Proxy-Connection, TE, Trailer (there are no
+ * trailers on the way on), Transfer-Encoding and Upgrade. */
+int fcgi_header_is_hop_by_hop(const char *name, apr_size_t name_len);
+
+/* Whether a comma-separated list of tokens (a Connection header's value)
+ * has `name` in it, case-insensitively. */
+int fcgi_header_list_has(const char *list, apr_size_t list_len,
+                         const char *name, apr_size_t name_len);
 
 #endif /* FCGI_HEADERS_H */

@@ -4,7 +4,9 @@
 # Content-Type, Location (a local path is an internal redirect, an
 # absolute URL is a 302 unless a status says otherwise), HEAD, a
 # backend's Content-Length (passed on, and enforced when the backend
-# breaks it), and conditional GET against a backend's Last-Modified.
+# breaks it, refused when it gives two that disagree), conditional GET
+# against a backend's Last-Modified; an interim Status (1xx) refused as
+# the response; hop-by-hop headers kept off the client's connection.
 use strict;
 use warnings FATAL => 'all';
 
@@ -15,7 +17,7 @@ use IO::Select ();
 use FcgiTest qw(raw_request http_connect http_request
                 error_log_mark wait_error_log);
 
-plan tests => 49;
+plan tests => 71;
 
 # One request on its own connection with "Connection: close": the head
 # of the response as text, and every byte the server sent after it (so
@@ -216,4 +218,74 @@ for my $how (qw(code header)) {
        'If-Modified-Since older than the Last-Modified gives 200');
     is($res->{body}, "unchanged since 1994\n",
        'a page modified since the client\'s copy comes with its body');
+}
+
+# --- an interim Status is never the response --------------------------------
+
+# 100 Continue or 101 Switching Protocols sent as the final response, with
+# a body after it on a kept-alive connection, would have the client (or a
+# proxy in front) read that body as the next response.
+for my $code (100, 101, 103) {
+    my $mark = error_log_mark();
+    my $sock = http_connect();
+    http_request($sock, path => "/backend?case=status&code=$code");
+    my $res = FcgiTest::read_response($sock, timeout => 10);
+    is($res->{status}, 502, "a backend's Status: $code is not sent as the response: 502");
+    http_request($sock, path => '/backend?case=ok');
+    my $next = FcgiTest::read_response($sock, timeout => 10);
+    close $sock;
+    is(($next->{status} // "none") . " " . ($next->{body} // ""), "200 ok\n",
+       "... and the next request on the client's connection gets its own answer");
+    my $log = wait_error_log($mark, qr/FCGI0402/);
+    like($log, qr/FCGI0402: the backend sent an interim Status \(1xx\), which cannot be the response: 'Status: $code'.*\[backend fcgi:/,
+         "... logged with the backend (FCGI0402)");
+}
+
+# --- hop-by-hop headers ------------------------------------------------------
+
+{
+    my $mark = error_log_mark();
+    my $sock = http_connect();
+    http_request($sock, path => '/backend?case=hopbyhop');
+    my $res = FcgiTest::read_response($sock, timeout => 10);
+    is($res->{status}, 200, 'a response with hop-by-hop headers is served');
+    is(header_of($res, 'X-Kept'), 'yes', '... with its other headers');
+    my %leaked = map { $_ => header_of($res, $_) }
+                 grep { defined header_of($res, $_) }
+                 qw(Trailer TE Proxy-Connection X-Secret);
+    is(join(' ', sort keys %leaked), '',
+       'Trailer, TE, Proxy-Connection and the header Connection names '
+       . '(X-Secret) do not reach the client');
+    # (httpd offers its own Upgrade: h2c here: Protocols h2c.)
+    unlike(header_of($res, 'Upgrade') // '', qr/websocket/,
+           "the backend's Upgrade does not reach the client");
+    unlike(header_of($res, 'Keep-Alive') // '', qr/99/,
+           "the backend's Keep-Alive does not reach the client");
+    unlike(header_of($res, 'Connection') // '', qr/X-Secret|close/i,
+           "the backend's Connection header does not replace httpd's own");
+    http_request($sock, path => '/backend?case=ok');
+    my $next = FcgiTest::read_response($sock, timeout => 10);
+    close $sock;
+    is(($next->{status} // "none") . " " . ($next->{body} // ""), "200 ok\n",
+       'the client connection stays open for the next request');
+    my $log = wait_error_log($mark, qr/FCGI0407/);
+    like($log, qr/FCGI0407: hop-by-hop headers from fcgi:\S+ not passed on: Connection, X-Secret, Keep-Alive, Upgrade, Trailer, TE, Proxy-Connection/,
+         'what was dropped is logged at debug (FCGI0407)');
+}
+
+# --- Content-Length given twice -----------------------------------------------
+
+{
+    my $mark = error_log_mark();
+    my $res = raw_request(path => '/backend?case=twolengths&first=6&second=5');
+    is($res->{status}, 502, 'two Content-Lengths that disagree (6, 5): 502');
+    unlike($res->{body}, qr/hello/, '... and none of the body');
+    my $log = wait_error_log($mark, qr/FCGI0408/);
+    like($log, qr/FCGI0408: the backend sent two Content-Lengths that disagree: '6' and '5'.*\[backend fcgi:/,
+         '... logged with both values (FCGI0408)');
+    for my $same (['5', '5'], ['5', '05']) {
+        $res = raw_request(path => "/backend?case=twolengths&first=$same->[0]&second=$same->[1]");
+        is(join(' ', $res->{status}, header_of($res, 'Content-Length') // '-', $res->{body}),
+           '200 5 hello', "two Content-Lengths that agree ($same->[0], $same->[1]) are one");
+    }
 }

@@ -24,7 +24,10 @@
 #                later a stray STDOUT "stray after TOK" and a second
 #                END_REQUEST, for the same request id (a buggy backend)
 #   stray_now    the same stray records in the same write as the answer
-
+#   hopbyhop     hop-by-hop headers (Connection naming X-Secret, Keep-Alive,
+#                Upgrade, Trailer, TE, Proxy-Connection) and X-Kept
+#   twolengths   Content-Length: 5 and Content-Length: 6 (first=, second=
+#                to choose them), body "hello"
 #   conn         "conn=PID request=N keep=0|1 open=M": which connection, its
 #                request count, the connections open now (sleep=MS first;
 #                die_next=1: the next request on it finds it dead)
@@ -242,6 +245,26 @@ sub answer {
                 put($c, $stray);
             }
         }
+        $again = 1;
+    }
+    elsif ($case eq 'hopbyhop') {
+        put($c, stdout($id, "Content-Type: text/plain\r\n"
+                            . "Connection: X-Secret, close\r\n"
+                            . "X-Secret: from the backend\r\n"
+                            . "Keep-Alive: timeout=99, max=99\r\n"
+                            . "Upgrade: websocket\r\n"
+                            . "Trailer: X-Checksum\r\n"
+                            . "TE: trailers\r\n"
+                            . "Proxy-Connection: keep-alive\r\n"
+                            . "X-Kept: yes\r\n"
+                            . "\r\nhop by hop\n") . end_request($id));
+        $again = 1;
+    }
+    elsif ($case eq 'twolengths') {
+        put($c, stdout($id, "Content-Type: text/plain\r\n"
+                            . 'Content-Length: ' . ($q{first} // 5) . "\r\n"
+                            . 'Content-Length: ' . ($q{second} // 6) . "\r\n"
+                            . "\r\nhello") . end_request($id));
         $again = 1;
     }
     elsif ($case eq 'conn') {
