@@ -48,6 +48,7 @@ typedef enum {
 struct fcgi_body {
     fcgi_body_kind kind;
     apr_off_t length;
+    int read_all;                /* the client's body was read to its end */
     char *mem;                   /* spooled body, while it fits in memory */
     apr_size_t mem_len;
     apr_file_t *file;            /* spooled body, once it did not */
@@ -189,7 +190,7 @@ typedef apr_status_t (*body_batch_fn)(void *baton);
  * Returns OK, or the HTTP status of a client that failed; when `piece` or
  * `batch` fails, returns OK with *failed set to why.
  */
-static int body_pump(fcgi_request *fr, body_piece_fn piece,
+static int body_pump(fcgi_request *fr, fcgi_body *body, body_piece_fn piece,
                      body_batch_fn batch, void *baton, apr_status_t *failed)
 {
     apr_bucket_brigade *bb = apr_brigade_create(fr->r->pool,
@@ -230,6 +231,7 @@ static int body_pump(fcgi_request *fr, body_piece_fn piece,
         }
         apr_brigade_cleanup(bb);
     }
+    body->read_all = seen_eos;
     return OK;
 }
 
@@ -251,7 +253,7 @@ static int body_spool(fcgi_request *fr, fcgi_body *body)
 {
     spool_ctx ctx = { fr, body };
     apr_status_t failed;
-    int status = body_pump(fr, spool_piece, NULL, &ctx, &failed);
+    int status = body_pump(fr, body, spool_piece, NULL, &ctx, &failed);
 
     if (status == OK && failed != APR_SUCCESS) {
         fr->phase = FCGI_PHASE_STDIN;
@@ -325,10 +327,10 @@ static apr_status_t stdin_batch(void *baton)
     return stdin_flush(baton);
 }
 
-static int send_streamed(fcgi_request *fr, stdin_writer *w)
+static int send_streamed(fcgi_request *fr, fcgi_body *body, stdin_writer *w)
 {
     apr_status_t failed;
-    int status = body_pump(fr, stdin_piece, stdin_batch, w, &failed);
+    int status = body_pump(fr, body, stdin_piece, stdin_batch, w, &failed);
 
     if (status == OK && failed != APR_SUCCESS) {
         return stdin_failed(fr, failed);
@@ -382,7 +384,7 @@ int fcgi_body_send(fcgi_request *fr, fcgi_body *body)
     fr->phase = FCGI_PHASE_STDIN;
 
     if (body->kind == FCGI_BODY_STREAM) {
-        status = send_streamed(fr, &w);
+        status = send_streamed(fr, body, &w);
     }
     else if (body->kind == FCGI_BODY_SPOOLED) {
         status = send_spooled(fr, body, &w);
@@ -395,4 +397,18 @@ int fcgi_body_send(fcgi_request *fr, fcgi_body *body)
         return stdin_failed(fr, rv);
     }
     return OK;
+}
+
+void fcgi_body_finish(fcgi_request *fr, fcgi_body *body)
+{
+    if (body->kind != FCGI_BODY_STREAM || body->read_all
+        || fr->r->connection->keepalive == AP_CONN_CLOSE) {
+        return;
+    }
+    fr->r->connection->keepalive = AP_CONN_CLOSE;
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, fr->r, "FCGI0216: the request "
+                  "body was not read to its end (%" APR_OFF_T_FMT " bytes "
+                  "announced); the client's connection is closed after the "
+                  "response, rather than read to its end first",
+                  body->length);
 }

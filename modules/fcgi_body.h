@@ -46,4 +46,13 @@ int fcgi_body_is_replayable(const fcgi_body *body);
  */
 int fcgi_body_send(fcgi_request *fr, fcgi_body *body);
 
+/*
+ * The handler is done with the request.  A streamed body not read to its
+ * end (the backend died or stopped taking it, or was never reached) would
+ * be read and discarded by httpd before the response goes out, for as
+ * long as the client takes to send the rest: instead the client's
+ * connection is closed after the response, which then goes out at once.
+ */
+void fcgi_body_finish(fcgi_request *fr, fcgi_body *body);
+
 #endif /* FCGI_BODY_H */

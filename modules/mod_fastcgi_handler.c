@@ -384,6 +384,7 @@ static int fcgi_handler(request_rec *r)
     for (attempt = 0; ; attempt++) {
         status = run_request(fr, body, attempt);
         if (fr->retry == FCGI_RETRY_NONE || attempt > 0) {
+            fcgi_body_finish(fr, body);
             return status;
         }
         if (fr->retry == FCGI_RETRY_STALE) {

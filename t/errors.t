@@ -13,7 +13,8 @@ use Apache::Test qw(-withtestmore);   # Test::More: every assertion has a name
 use Apache::TestRequest;
 use Apache::TestUtil;
 use FcgiTest qw(raw_request error_log_mark error_log_since wait_error_log
-                sockdir);
+                sockdir http_connect read_response);
+use IO::Select ();
 use Time::HiRes ();
 
 my $dir = sockdir();
@@ -212,6 +213,7 @@ $tests += 4;        # a handler that is not an address
 $tests += 2 * 6;    # STDERR at warn, and at debug
 $tests += 6;        # a STDERR flood
 $tests += 3;        # ten thousand one-byte records
+$tests += 2 * 5;    # a backend that dies during an upload, two clients
 
 plan tests => $tests, need_lwp;
 
@@ -399,4 +401,51 @@ for my $route (['/backend?case=stderr', 'warn'],
     ok(($res->{body} eq join('', map { $_ % 10 } 0 .. 9999)),
        "$what arrives whole: the 10000 digits in order");
     ok($res->{complete}, "$what: the response ends properly");
+}
+
+# --- a backend that dies during an upload -------------------------------------
+# A 1 MiB upload at about 100 KB/s to a backend that reads 64 KiB of it and
+# dies: the client gets its 502 at once, not after sending the rest (which
+# httpd would otherwise read and discard first), and the connection is
+# closed; so does a client that sends half of it at once and waits.
+for my $client (['keeps sending', 1], ['sends half of it and waits', 0]) {
+    my ($how, $keeps_sending) = @$client;
+    my $what = "an upload whose backend dies, a client that $how";
+    my $mark = error_log_mark();
+    my $total = 1024 * 1024;
+    my $sock = http_connect();
+    my $t0 = Time::HiRes::time();
+    my $head = "POST /fail/diebody HTTP/1.1\r\nHost: localhost\r\n"
+               . "Content-Type: application/octet-stream\r\n"
+               . "Content-Length: $total\r\n\r\n";
+    my $first = $keeps_sending ? 131072 : 524288;
+    my $sent = syswrite($sock, $head . ('u' x $first)) - length $head;
+    my $sel = IO::Select->new($sock);
+    my $answered;
+    while (Time::HiRes::time() - $t0 < 15) {
+        if ($sel->can_read(0.1)) {
+            $answered = Time::HiRes::time() - $t0;
+            last;
+        }
+        if ($keeps_sending && $sent < $total) {
+            my $n = syswrite($sock, 'u' x ($total - $sent < 10240 ? $total - $sent : 10240));
+            last unless $n;
+            $sent += $n;
+        }
+    }
+    my $res = defined $answered ? read_response($sock, timeout => 5) : {};
+    my $eof = defined $answered && !$sel->can_read(5) ? 0
+            : !sysread($sock, my $junk, 1);
+    close $sock;
+    is($res->{status}, 502, "$what: 502");
+    ok(defined $answered && $answered < 3,
+       sprintf("$what: the answer comes at once (%s s, %d of %d bytes sent)",
+               defined $answered ? sprintf('%.2f', $answered) : 'never',
+               $sent, $total));
+    ok($eof, "$what: the client connection is closed after the answer");
+    my $log = wait_error_log($mark, qr/FCGI0216/);
+    like($log, qr/FCGI03\d\d: .*\(sending the request body had failed: .*\[backend fcgi:\S+diebody\.sock, phase (?:stdin|headers)/,
+         "$what: one line names the backend and the failed body");
+    like($log, qr/FCGI0216: the request body was not read to its end/,
+         "$what: the unread body is logged at debug (FCGI0216)");
 }

@@ -10,6 +10,7 @@
 #   close.sock      accepts and closes at once, before reading anything
 #   silent.sock     accepts, takes the request in, never answers
 #   deaf.sock       accepts, never reads (writes to it block) nor answers
+#   diebody.sock    reads the request and 64 KiB of its body, then closes
 #   refused.sock    a socket file nobody listens on (connect is refused)
 #   127.0.0.1:FULL  a listener whose queue is full: connects time out
 # and touches DIR/backend.ready when all are up.  DIR/open/ holds a file
@@ -111,6 +112,7 @@ add_listener(unix_listener("$dir/backend.sock"), 'dispatch');
 add_listener(unix_listener("$dir/close.sock"), 'close');
 add_listener(unix_listener("$dir/silent.sock"), 'silent');
 add_listener(unix_listener("$dir/deaf.sock"), 'deaf');
+add_listener(unix_listener("$dir/diebody.sock"), 'diebody');
 add_listener(IO::Socket::INET->new(LocalAddr => '127.0.0.1',
                                    LocalPort => $port, Listen => 128,
                                    ReuseAddr => 1)
@@ -190,6 +192,17 @@ sub serve {
         for (1 .. 600) {
             $poll->poll(1);
             last if $poll->events($c) & (POLLHUP | POLLERR);
+        }
+        return;
+    }
+    if ($role eq 'diebody') {
+        # The parameters and the start of the body, then gone: as a
+        # backend that crashes during an upload.
+        my $body = 0;
+        while ($body < 65536) {
+            my ($type, undef, $content) = read_record($c);
+            return unless defined $type;
+            $body += length $content if $type == 5;
         }
         return;
     }
