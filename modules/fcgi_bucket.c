@@ -556,7 +556,7 @@ int fcgi_bucket_body_start(fcgi_request *fr, apr_bucket_brigade *bb,
 
             apr_bucket_split(e, (apr_size_t)fr->body_left);
             fr->body_left = 0;
-            fcgi_request_log(fr, APLOG_ERR, 0, "FCGI0310: the backend sent "
+            fcgi_request_log(fr, APLOG_ERR, 0, "FCGI0312: the backend sent "
                              "more body than its Content-Length; the rest "
                              "is dropped");
             /* Drop the rest of what was read and the FCGI bucket, up to
@@ -576,7 +576,7 @@ int fcgi_bucket_body_start(fcgi_request *fr, apr_bucket_brigade *bb,
         && APR_BUCKET_IS_EOS(e)) {
         /* The whole response came in one read, short of its length:
          * nothing has gone out yet, so the client gets a clean 502. */
-        fcgi_request_log(fr, APLOG_ERR, 0, "FCGI0311: the backend's response "
+        fcgi_request_log(fr, APLOG_ERR, 0, "FCGI0313: the backend's response "
                          "is %" APR_OFF_T_FMT " bytes short of its "
                          "Content-Length", fr->body_left);
         return HTTP_BAD_GATEWAY;
