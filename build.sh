@@ -33,7 +33,7 @@ cd "$top"
 APXS=${APXS:-$(command -v apxs || echo /usr/bin/apxs)}
 MODULE=modules/.libs/mod_fastcgi_handler.so
 SOURCES="modules/mod_fastcgi_handler.c $(ls modules/fcgi_*.c | tr '\n' ' ')"
-DEB_PACKAGES="apache2 apache2-dev libapache2-mod-perl2 php-fpm libwww-perl nghttp2-client make gcc"
+DEB_PACKAGES="apache2 apache2-dev libapache2-mod-perl2 php-fpm libwww-perl nghttp2-client make gcc iproute2"
 
 say() { printf '%s\n' "$*" >&2; }
 

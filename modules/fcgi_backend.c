@@ -4,10 +4,13 @@
  * fcgi_backend.c: the backends one httpd process talks to, and their
  * connection pools (see fcgi_backend.h).
  *
- * Locking: the registry's read-write lock guards its table (requests
- * only read it, once their backend is known); each backend's mutex guards
- * its pool.  The reaper takes the registry's lock, then a backend's mutex;
- * nothing takes them the other way round.  A request's own progress
+ * Locking: the registry's read-write lock guards its table and each
+ * backend's resolved address (requests only read them, once their backend
+ * is known; nothing slow happens under the write lock: a name is looked
+ * up under its backend's resolve_mutex, which only requests for that name
+ * wait on); each backend's mutex guards its pool.  The reaper takes the
+ * registry's lock, then a backend's mutex; nothing takes them the other
+ * way round.  A request's own progress
  * (sent, answered) is published with atomics, not under the mutex.
  * Connection pools are subpools of the registry's pool, whose allocator
  * has a mutex of its own, so any thread may create and destroy them.
@@ -45,8 +48,14 @@ APLOG_USE_MODULE(fastcgi_handler);
 
 /* Handler names can be computed per request (SetHandler takes an
  * expression), so the registry is bounded; past this, a backend is made
- * for the request alone and keeps no connection. */
+ * for the request alone and keeps no connection, and all such backends
+ * share one pool's bound (the registry's overflow). */
 #define FCGI_REGISTRY_MAX 512
+
+/* How long a name that did not resolve is answered from memory (503)
+ * before it is looked up again: a dead name costs one lookup, not one per
+ * request. */
+#define FCGI_RESOLVE_RETRY apr_time_from_sec(5)
 
 struct fcgi_registry {
     apr_pool_t *pool;
@@ -65,6 +74,10 @@ struct fcgi_registry {
     /* The read end of a pipe with a byte in it that nobody reads: always
      * readable, which is what wakes a waiter (fcgi_waitset). */
     apr_file_t *ready;
+    /* The pool of the backends past FCGI_REGISTRY_MAX (its address is
+     * never used), and whether that was said (once: apr_atomic). */
+    struct fcgi_backend *overflow;
+    volatile apr_uint32_t overflow_said;
 };
 
 /* Where a waiting request stands. */
@@ -100,7 +113,11 @@ struct fcgi_backend {
     fcgi_registry *reg;
     fcgi_addr addr;
     const char *error;                 /* a parse error, remembered */
-    int transient;                     /* not in the registry: keeps nothing */
+    int transient;                     /* not in the registry: keeps nothing,
+                                          and its pool is reg->overflow */
+    apr_thread_mutex_t *resolve_mutex; /* one lookup of the name at a time */
+    apr_time_t resolve_failed;         /* when it last failed (under it) */
+    apr_status_t resolve_rv;           /* ... and why */
     apr_thread_mutex_t *mutex;
     int open;                          /* busy, idle and being opened */
     fcgi_conn *idle;                   /* most recently used first */
@@ -116,6 +133,13 @@ struct fcgi_backend {
 const fcgi_addr *fcgi_backend_addr(const fcgi_backend *backend)
 {
     return &backend->addr;
+}
+
+/* The backend whose pool b's connections count in: its own, or for a
+ * backend outside the registry the overflow pool all of those share. */
+static fcgi_backend *pool_of(fcgi_backend *b)
+{
+    return b->transient ? b->reg->overflow : b;
 }
 
 /* ---- the pool; callers hold backend->mutex --------------------------- */
@@ -547,7 +571,7 @@ static apr_status_t pool_take(fcgi_backend *b, const fcgi_acquire *a,
             busy_add(b, c, 1);
         }
     }
-    else if (b->transient || b->open < limit
+    else if (b->open < limit
              || (*probe = probe_more_workers(b, max_conns))) {
         b->open++;
     }
@@ -571,9 +595,11 @@ static apr_status_t pool_take(fcgi_backend *b, const fcgi_acquire *a,
     return rv;
 }
 
-apr_status_t fcgi_backend_acquire(fcgi_backend *b, const fcgi_acquire *a,
+apr_status_t fcgi_backend_acquire(fcgi_backend *backend,
+                                  const fcgi_acquire *a,
                                   fcgi_conn **connp, int *sent)
 {
+    fcgi_backend *b = pool_of(backend);
     int max_conns = a->max_conns > 0 ? a->max_conns
                                      : b->reg->limits.max_conns;
     fcgi_conn *c, *to_close;
@@ -616,7 +642,7 @@ apr_status_t fcgi_backend_acquire(fcgi_backend *b, const fcgi_acquire *a,
          * for (which must never reach a request): drop it, try again. */
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, a->r, "FCGI0110: a kept "
                       "connection to " FCGI_HANDLER_PREFIX "%s %s; it is "
-                      "closed and another taken", b->addr.spec,
+                      "closed and another taken", backend->addr.spec,
                       idle == FCGI_IDLE_CLOSED
                       ? "had been closed by the backend"
                       : "had bytes waiting that no request asked for");
@@ -625,7 +651,8 @@ apr_status_t fcgi_backend_acquire(fcgi_backend *b, const fcgi_acquire *a,
 
     if (!c) {
         /* A slot is ours: connect. */
-        rv = fcgi_conn_open(&c, &b->addr, a->connect_timeout, b->reg->pool);
+        rv = fcgi_conn_open(&c, &backend->addr, a->connect_timeout,
+                            b->reg->pool);
         apr_thread_mutex_lock(b->mutex);
         if (rv != APR_SUCCESS) {
             slot_freed(b);
@@ -659,8 +686,9 @@ void fcgi_backend_answer_started(fcgi_backend *b, fcgi_conn *c)
     apr_atomic_set32(&c->awaiting, 0);
 }
 
-void fcgi_backend_release(fcgi_backend *b, fcgi_conn *c, int keep)
+void fcgi_backend_release(fcgi_backend *backend, fcgi_conn *c, int keep)
 {
+    fcgi_backend *b = pool_of(backend);
     fcgi_waiter *w = NULL;
     int close_it = 0;
 
@@ -739,15 +767,111 @@ static void backend_reap(fcgi_backend *b, apr_time_t now)
 static apr_status_t backend_init(fcgi_backend *b, fcgi_registry *reg,
                                  const char *spec, apr_pool_t *p)
 {
+    apr_status_t rv;
+
     b->reg = reg;
     b->error = fcgi_addr_parse(spec, &b->addr, p);
+    if ((rv = apr_thread_mutex_create(&b->resolve_mutex,
+                                      APR_THREAD_MUTEX_DEFAULT, p))
+        != APR_SUCCESS) {
+        return rv;
+    }
     return apr_thread_mutex_create(&b->mutex, APR_THREAD_MUTEX_DEFAULT, p);
+}
+
+/* Whether b can be used as it is: parsed, and resolved.  Under the
+ * registry's lock. */
+static int backend_ready(const fcgi_backend *b)
+{
+    return !b->error && b->addr.sa;
+}
+
+/*
+ * Resolve b's name, outside the registry's lock: only requests for this
+ * name wait (on resolve_mutex) for the lookup, which they need anyway;
+ * a failure is remembered for FCGI_RESOLVE_RETRY.  The answer lives in a
+ * pool of its own (a subpool of the registry's, which is safe to create
+ * from any thread), and is published under the registry's write lock.
+ */
+static apr_status_t backend_resolve(fcgi_backend *b, apr_pool_t *request_pool,
+                                    const char **errmsg)
+{
+    fcgi_registry *reg = b->reg;
+    apr_status_t rv = APR_SUCCESS;
+    apr_time_t now;
+    int ready;
+
+    apr_thread_mutex_lock(b->resolve_mutex);
+    apr_thread_rwlock_rdlock(reg->lock);
+    ready = backend_ready(b);
+    apr_thread_rwlock_unlock(reg->lock);
+    now = apr_time_now();
+    if (ready) {
+        /* Another request for the name resolved it meanwhile. */
+    }
+    else if (b->resolve_failed
+             && now - b->resolve_failed < FCGI_RESOLVE_RETRY) {
+        rv = b->resolve_rv;
+        *errmsg = apr_psprintf(request_pool, "cannot resolve the host of '"
+                               FCGI_HANDLER_PREFIX "%s' (the lookup %"
+                               APR_TIME_T_FMT " ms ago failed; it is tried "
+                               "again %" APR_TIME_T_FMT " s after that)",
+                               b->addr.spec,
+                               apr_time_as_msec(now - b->resolve_failed),
+                               apr_time_sec(FCGI_RESOLVE_RETRY));
+    }
+    else {
+        fcgi_addr resolved = b->addr;
+        apr_pool_t *p;
+
+        if ((rv = apr_pool_create(&p, b->transient ? request_pool
+                                                   : reg->pool))
+            == APR_SUCCESS) {
+            apr_pool_tag(p, "fcgi_resolved");
+            rv = fcgi_addr_resolve(&resolved, p);
+            if (rv == APR_SUCCESS) {
+                apr_thread_rwlock_wrlock(reg->lock);
+                b->addr.sa = resolved.sa;
+                apr_thread_rwlock_unlock(reg->lock);
+                b->resolve_failed = 0;
+            }
+            else {
+                apr_pool_destroy(p);
+            }
+        }
+        if (rv != APR_SUCCESS) {
+            b->resolve_failed = apr_time_now();
+            b->resolve_rv = rv;
+            *errmsg = apr_psprintf(request_pool, "cannot resolve the host "
+                                   "of '" FCGI_HANDLER_PREFIX "%s'",
+                                   b->addr.spec);
+        }
+    }
+    apr_thread_mutex_unlock(b->resolve_mutex);
+    return rv;
+}
+
+/* Past FCGI_REGISTRY_MAX: said once per process, at the first such name. */
+static void overflow_say(fcgi_registry *reg, const char *spec,
+                         request_rec *r)
+{
+    if (apr_atomic_cas32(&reg->overflow_said, 1, 0) == 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "FCGI0006: more than "
+                      "%d distinct handler names in this process (this one: '"
+                      FCGI_HANDLER_PREFIX "%.80s'); their connections are not "
+                      "kept, and all such names together have no more open "
+                      "than FcgiMaxConns.  A handler computed per request (an "
+                      "expression in SetHandler) makes a backend per value: "
+                      "name the backends in the configuration instead",
+                      FCGI_REGISTRY_MAX, spec);
+    }
 }
 
 apr_status_t fcgi_registry_get(fcgi_registry *reg, const char *spec,
                                fcgi_backend **backendp, const char **errmsg,
-                               apr_pool_t *request_pool)
+                               request_rec *r)
 {
+    apr_pool_t *request_pool = r->pool;
     fcgi_backend *b;
     apr_status_t rv = APR_SUCCESS;
     apr_pool_t *p = reg->pool;
@@ -757,46 +881,45 @@ apr_status_t fcgi_registry_get(fcgi_registry *reg, const char *spec,
      * stays for good). */
     apr_thread_rwlock_rdlock(reg->lock);
     b = apr_hash_get(reg->backends, spec, APR_HASH_KEY_STRING);
-    ready = b && !b->error && b->addr.sa;
+    ready = b && backend_ready(b);
     apr_thread_rwlock_unlock(reg->lock);
     if (ready) {
         *backendp = b;
         return APR_SUCCESS;
     }
 
-    apr_thread_rwlock_wrlock(reg->lock);
-    b = apr_hash_get(reg->backends, spec, APR_HASH_KEY_STRING);
     if (!b) {
-        if (apr_hash_count(reg->backends) >= FCGI_REGISTRY_MAX) {
-            p = request_pool;
+        /* New: parsed and entered under the write lock (nothing slow). */
+        apr_thread_rwlock_wrlock(reg->lock);
+        b = apr_hash_get(reg->backends, spec, APR_HASH_KEY_STRING);
+        if (!b) {
+            if (apr_hash_count(reg->backends) >= FCGI_REGISTRY_MAX) {
+                p = request_pool;
+            }
+            b = apr_pcalloc(p, sizeof(*b));
+            spec = apr_pstrdup(p, spec);
+            rv = backend_init(b, reg, spec, p);
+            b->transient = p != reg->pool;
+            if (rv == APR_SUCCESS && !b->transient) {
+                apr_hash_set(reg->backends, spec, APR_HASH_KEY_STRING, b);
+            }
         }
-        b = apr_pcalloc(p, sizeof(*b));
-        spec = apr_pstrdup(p, spec);
-        rv = backend_init(b, reg, spec, p);
-        if (rv == APR_SUCCESS && p == reg->pool) {
-            apr_hash_set(reg->backends, spec, APR_HASH_KEY_STRING, b);
+        apr_thread_rwlock_unlock(reg->lock);
+        if (b->transient) {
+            overflow_say(reg, spec, r);
         }
-        b->transient = p != reg->pool;
     }
+    *backendp = b;
     if (rv != APR_SUCCESS) {
         *errmsg = "cannot create a mutex";
+        return rv;
     }
-    else if (b->error) {
+    if (b->error) {
         *errmsg = b->error;
-        rv = APR_EINVAL;
+        return APR_EINVAL;
     }
-    else if (!b->addr.sa) {
-        /* Not resolved yet, or the resolver failed last time: try now. */
-        rv = fcgi_addr_resolve(&b->addr, p);
-        if (rv != APR_SUCCESS) {
-            b->addr.sa = NULL;
-            *errmsg = apr_psprintf(request_pool, "cannot resolve the host "
-                                   "of '" FCGI_HANDLER_PREFIX "%s'", spec);
-        }
-    }
-    apr_thread_rwlock_unlock(reg->lock);
-    *backendp = b;
-    return rv;
+    /* Not resolved yet, or the resolver failed last time. */
+    return backend_resolve(b, request_pool, errmsg);
 }
 
 static void *APR_THREAD_FUNC reaper_main(apr_thread_t *thread, void *data)
@@ -880,6 +1003,13 @@ fcgi_registry *fcgi_registry_create(apr_pool_t *pchild,
     else {
         reg->ready = NULL;              /* no waiting: a 503 (EINVAL) */
     }
+    /* The pool the backends past FCGI_REGISTRY_MAX share. */
+    reg->overflow = apr_pcalloc(p, sizeof(*reg->overflow));
+    reg->overflow->reg = reg;
+    reg->overflow->transient = 1;
+    reg->overflow->addr.spec = "(handler names past the registry's bound)";
+    apr_thread_mutex_create(&reg->overflow->mutex, APR_THREAD_MUTEX_DEFAULT,
+                            p);
     if (apr_thread_create(&reg->reaper, NULL, reaper_main, reg, p)
         != APR_SUCCESS) {
         reg->reaper = NULL;

@@ -44,13 +44,15 @@ fcgi_registry *fcgi_registry_create(apr_pool_t *pchild,
 
 /*
  * The backend for spec.  Parse failures are remembered (the string will
- * not get better); resolver failures are not (the name may resolve next
- * time).  On failure *errmsg says why, from request_pool: APR_EINVAL for
- * a malformed address, the resolver's status otherwise.
+ * not get better); resolver failures for a few seconds (the name may
+ * resolve later; meanwhile a dead name costs no lookup per request).  A
+ * lookup holds up only requests for the same name.  On failure *errmsg
+ * says why, from r's pool: APR_EINVAL for a malformed address, the
+ * resolver's status otherwise.
  */
 apr_status_t fcgi_registry_get(fcgi_registry *reg, const char *spec,
                                fcgi_backend **backend, const char **errmsg,
-                               apr_pool_t *request_pool);
+                               request_rec *r);
 
 const fcgi_addr *fcgi_backend_addr(const fcgi_backend *backend);
 

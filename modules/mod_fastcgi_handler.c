@@ -350,7 +350,7 @@ static int fcgi_handler(request_rec *r)
 
     rv = fcgi_registry_get(sconf->registry,
                            r->handler + sizeof(FCGI_HANDLER_PREFIX) - 1,
-                           &fr->backend, &errmsg, r->pool);
+                           &fr->backend, &errmsg, r);
     fr->addr = fcgi_backend_addr(fr->backend);
     if (rv == APR_EINVAL) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "FCGI0002: handler '%s' "
