@@ -77,8 +77,8 @@ TypesConfig /etc/mime.types
 <Directory />
     Require all granted
 </Directory>
-$o{mpm_conf}
-$o{conf}
+@{[ $o{mpm_conf} // "" ]}
+@{[ $o{conf} // "" ]}
 EOF
     mkdir "$dir/htdocs";
     open my $f, '>', "$dir/httpd.conf" or die "$dir/httpd.conf: $!";
@@ -134,6 +134,7 @@ sub graceful {
 
 sub stop {
     my $self = shift;
+    local ($?, $!);                   # an END or DESTROY must not change the exit status
     return unless $self->{pid} && $$ == $self->{owner};
     kill 'TERM', $self->{pid};
     my $until = Time::HiRes::time() + 10;
