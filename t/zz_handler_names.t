@@ -34,7 +34,7 @@ for my $n (1 .. 530) {
 is($bad, 0, '530 distinct handler names, each served');
 my @said = grep { /FCGI0006/ } split /\n/, error_log_since($mark);
 is(scalar(@said), 1, 'past 512 names in the child, that is said once');
-like($said[0] // '', qr/\[fastcgi_handler:warn\].*FCGI0006: more than 512 distinct handler names in this process \(this one: 'fcgi:\S+names/n\d{3}\.sock'\).*all such names together have no more open than FcgiMaxConns.*name the backends in the configuration instead/,
+like($said[0] // '', qr/\[fastcgi_handler:warn\].*FCGI0006: more than 512 distinct handler names in this process \(this one: 'fcgi:\S+names\/n\d{3}\.sock'\).*all such names together have no more open than FcgiMaxConns.*name the backends in the configuration instead/,
      '... at warn, with what to do about it (FCGI0006)');
 
 # Wait until the backend has no connection open.
